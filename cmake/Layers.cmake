@@ -1,0 +1,35 @@
+# mlxlm_layer(NAME DEPS dep...): one static library per folder src/NAME.
+#
+# Each layer gets its own include root, build/layer_include/NAME, holding a single link
+# NAME -> src/NAME. Code writes `#include "NAME/file.h"`, and that only resolves for targets
+# that link the layer, so an upward include is a build error rather than a review comment.
+# Links are PUBLIC because a layer's headers carry the types of the layers below it.
+function(mlxlm_layer name)
+  cmake_parse_arguments(L "" "" "DEPS;INCLUDES" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cc)
+  set(root ${PROJECT_BINARY_DIR}/layer_include/${name})
+  file(MAKE_DIRECTORY ${root})
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/src/${name} ${root}/${name} SYMBOLIC)
+  if(srcs)
+    add_library(mlxlm_${name} STATIC ${srcs})
+    target_include_directories(mlxlm_${name} PUBLIC ${root} ${L_INCLUDES})
+    target_link_libraries(mlxlm_${name} PUBLIC ${L_DEPS})
+  else()
+    add_library(mlxlm_${name} INTERFACE)
+    target_include_directories(mlxlm_${name} INTERFACE ${root} ${L_INCLUDES})
+    target_link_libraries(mlxlm_${name} INTERFACE ${L_DEPS})
+  endif()
+endfunction()
+
+# mlxlm_test(LAYER): one GoogleTest binary per folder tests/LAYER, linked to that layer.
+function(mlxlm_test layer)
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${layer}/*.cc)
+  if(NOT srcs)
+    return()
+  endif()
+  add_executable(test_${layer} ${srcs})
+  target_link_libraries(test_${layer} PRIVATE mlxlm_${layer} mlxlm_testing GTest::gtest_main
+                                              GTest::gmock)
+  gtest_discover_tests(test_${layer} DISCOVERY_TIMEOUT 60
+                       PROPERTIES ENVIRONMENT "MLXLM_SHARED=${MLXLM_SHARED_DIR}")
+endfunction()

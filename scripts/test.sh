@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds (release and ASan+UBSan) and runs the whole test suite in both.
+# MLXLM_SHARED points at the shared data (default: ../shared beside the repository).
+# Set MLXLM_TEST_SANITIZERS=0 to skip the sanitizer pass during local iteration.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export MLXLM_SHARED=${MLXLM_SHARED:-$(cd .. && pwd)/shared}
+if [ ! -d "$MLXLM_SHARED/models" ]; then
+  echo "test.sh: shared data not found at $MLXLM_SHARED (set MLXLM_SHARED)" >&2
+  exit 1
+fi
+scripts/setup.sh
+scripts/build.sh release
+ctest --test-dir build --output-on-failure -j"$(nproc)"
+if [ "${MLXLM_TEST_SANITIZERS:-1}" != 0 ]; then
+  scripts/build.sh asan
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE slow
+fi

@@ -1,0 +1,123 @@
+#include "io/weight_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+#include "base/error.h"
+#include "io/json.h"
+
+namespace fs = std::filesystem;
+
+namespace mlxlm {
+
+WeightStore WeightStore::open_file(const std::string& path) {
+  WeightStore store;
+  store.add_file(std::make_unique<SafetensorsFile>(path));
+  return store;
+}
+
+WeightStore WeightStore::open_dir(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw FileError("io", "model folder not found: " + dir);
+  std::vector<std::string> shards;
+  const std::regex shard_name(R"(model(-\d+-of-\d+)?\.safetensors)");
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (e.is_regular_file() && std::regex_match(name, shard_name)) shards.push_back(e.path().string());
+  }
+  std::sort(shards.begin(), shards.end());
+  if (shards.empty()) {
+    throw FileError("io", dir + ": no model.safetensors or model-*-of-*.safetensors files");
+  }
+
+  WeightStore store;
+  for (const auto& s : shards) store.add_file(std::make_unique<SafetensorsFile>(s));
+
+  std::string index_path = dir + "/model.safetensors.index.json";
+  if (fs::exists(index_path)) {
+    Json index = read_json_file(index_path);
+    auto wm = index.find("weight_map");
+    if (wm == index.end() || !wm->is_object()) {
+      throw InvalidInput("io", index_path + ": missing \"weight_map\" object");
+    }
+    for (auto it = wm->begin(); it != wm->end(); ++it) {
+      if (!it->is_string()) throw InvalidInput("io", index_path + ": weight_map values must be strings");
+      std::string shard = dir + "/" + it->get<std::string>();
+      if (!fs::exists(shard)) {
+        throw FileError("io", index_path + ": tensor '" + it.key() + "' maps to missing shard " +
+                                  it->get<std::string>());
+      }
+      if (!store.contains(it.key())) {
+        throw InvalidInput("io", index_path + ": tensor '" + it.key() + "' is not in " +
+                                     it->get<std::string>());
+      }
+    }
+  }
+  return store;
+}
+
+void WeightStore::add_file(std::unique_ptr<SafetensorsFile> file) {
+  if (files_.empty()) metadata_ = file->metadata();
+  auto add = [&](const std::string& name, const std::string& target) {
+    if (views_.count(name) != 0) {
+      throw InvalidInput("io", file->path() + ": tensor '" + name + "' also appears in another shard");
+    }
+    TensorView v = file->get(target);
+    size_t align = dtype_size(v.dtype());
+    if (reinterpret_cast<uintptr_t>(v.data()) % align != 0) {
+      auto copy = std::make_shared<Tensor>(Tensor::copy_of(v));
+      v = copy->view();
+      owned_[name] = std::move(copy);
+    }
+    views_[name] = v;
+  };
+  for (const auto& name : file->names()) add(name, name);
+  for (const auto& [alias, target] : file->aliases()) {
+    if (views_.count(alias) == 0) add(alias, target);
+  }
+  files_.push_back(std::move(file));
+}
+
+TensorView WeightStore::get(const std::string& name) const {
+  auto it = views_.find(name);
+  if (it == views_.end()) throw InvalidInput("io", "weights: missing tensor '" + name + "'");
+  return it->second;
+}
+
+std::vector<std::string> WeightStore::names() const {
+  std::vector<std::string> out;
+  out.reserve(views_.size());
+  for (const auto& [name, v] : views_) out.push_back(name);
+  return out;
+}
+
+void WeightStore::put(const std::string& name, Tensor tensor) {
+  auto owned = std::make_shared<Tensor>(std::move(tensor));
+  views_[name] = owned->view();
+  owned_[name] = std::move(owned);
+}
+
+void WeightStore::rename(const std::string& from, const std::string& to) {
+  auto it = views_.find(from);
+  if (it == views_.end()) throw InvalidInput("io", "weights: missing tensor '" + from + "'");
+  views_[to] = it->second;
+  views_.erase(from);
+  auto o = owned_.find(from);
+  if (o != owned_.end()) {
+    owned_[to] = o->second;
+    owned_.erase(o);
+  }
+}
+
+void WeightStore::erase(const std::string& name) {
+  views_.erase(name);
+  owned_.erase(name);
+}
+
+size_t WeightStore::nbytes() const {
+  size_t n = 0;
+  for (const auto& [name, v] : views_) n += v.nbytes();
+  return n;
+}
+
+}  // namespace mlxlm

@@ -1,0 +1,112 @@
+#include "tensor/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "base/error.h"
+
+namespace mlxlm {
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+void Tensor::Free::operator()(void* p) const { std::free(p); }
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  for (int64_t d : shape_) {
+    if (d < 0) throw Error("tensor", "negative dimension in shape " + shape_str(shape_));
+  }
+  size_t bytes = nbytes();
+  if (bytes == 0) return;
+  size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (p == nullptr) throw std::bad_alloc();
+  std::memset(p, 0, rounded);
+  data_.reset(p);
+}
+
+Tensor Tensor::copy_of(const TensorView& view) {
+  Tensor t(view.dtype(), view.shape());
+  if (t.nbytes() > 0) std::memcpy(t.data(), view.data(), t.nbytes());
+  return t;
+}
+
+Tensor Tensor::from_floats(const std::vector<float>& values, Shape shape) {
+  Tensor t(DType::F32, std::move(shape));
+  MLXLM_CHECK(static_cast<int64_t>(values.size()) == t.numel(), "tensor", "value count");
+  if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
+  return t;
+}
+
+void Tensor::reshape(Shape shape) {
+  if (shape_numel(shape) != numel()) {
+    throw Error("tensor", "cannot reshape " + shape_str(shape_) + " to " + shape_str(shape));
+  }
+  shape_ = std::move(shape);
+}
+
+void convert_to_f32(const void* src, DType dtype, int64_t n, float* dst) {
+  switch (dtype) {
+    case DType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      return;
+    case DType::F16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
+      return;
+    }
+    case DType::BF16: {
+      const auto* s = static_cast<const uint16_t*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      return;
+    }
+    case DType::F64: {
+      const auto* s = static_cast<const double*>(src);
+      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
+      return;
+    }
+    default:
+      throw Error("tensor", "cannot convert " + std::string(dtype_name(dtype)) + " to F32");
+  }
+}
+
+void convert_from_f32(const float* src, int64_t n, DType dtype, void* dst) {
+  switch (dtype) {
+    case DType::F32:
+      std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+      return;
+    case DType::F16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+      return;
+    }
+    case DType::BF16: {
+      auto* d = static_cast<uint16_t*>(dst);
+      for (int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+      return;
+    }
+    default:
+      throw Error("tensor", "cannot convert F32 to " + std::string(dtype_name(dtype)));
+  }
+}
+
+Tensor to_f32(const TensorView& view) {
+  Tensor t(DType::F32, view.shape());
+  convert_to_f32(view.data(), view.dtype(), view.numel(), t.data<float>());
+  return t;
+}
+
+}  // namespace mlxlm

@@ -1,0 +1,107 @@
+#pragma once
+// Tensor owns a 64-byte aligned row-major buffer and is move-only; TensorView borrows one
+// (for example a weight inside a memory-mapped safetensors file) and never outlives its owner.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tensor/dtype.h"
+
+namespace mlxlm {
+
+using Shape = std::vector<int64_t>;
+
+int64_t shape_numel(const Shape& shape);
+std::string shape_str(const Shape& shape);
+
+class TensorView {
+ public:
+  TensorView() = default;
+  TensorView(const void* data, DType dtype, Shape shape)
+      : data_(data), dtype_(dtype), shape_(std::move(shape)) {}
+
+  const void* data() const { return data_; }
+  template <typename T>
+  const T* data() const {
+    return static_cast<const T*>(data_);
+  }
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(int i) const { return shape_[i < 0 ? shape_.size() + i : i]; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  int64_t numel() const { return shape_numel(shape_); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  bool valid() const { return data_ != nullptr || numel() == 0; }
+
+ private:
+  const void* data_ = nullptr;
+  DType dtype_ = DType::F32;
+  Shape shape_;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Allocates zero-initialised storage.
+  Tensor(DType dtype, Shape shape);
+  Tensor(Tensor&&) noexcept = default;
+  Tensor& operator=(Tensor&&) noexcept = default;
+  Tensor(const Tensor&) = delete;
+  Tensor& operator=(const Tensor&) = delete;
+
+  // Copies `view` into newly owned storage.
+  static Tensor copy_of(const TensorView& view);
+  static Tensor from_floats(const std::vector<float>& values, Shape shape);
+  Tensor clone() const { return copy_of(view()); }
+
+  void* data() { return data_.get(); }
+  const void* data() const { return data_.get(); }
+  template <typename T>
+  T* data() {
+    return static_cast<T*>(data());
+  }
+  template <typename T>
+  const T* data() const {
+    return static_cast<const T*>(data());
+  }
+  template <typename T>
+  std::span<T> span() {
+    return {data<T>(), static_cast<size_t>(numel())};
+  }
+  template <typename T>
+  std::span<const T> span() const {
+    return {data<T>(), static_cast<size_t>(numel())};
+  }
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t dim(int i) const { return shape_[i < 0 ? shape_.size() + i : i]; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  int64_t numel() const { return shape_numel(shape_); }
+  size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  bool empty() const { return data_ == nullptr && numel() == 0; }
+
+  // Same bytes, new shape with the same element count.
+  void reshape(Shape shape);
+  TensorView view() const { return {data(), dtype_, shape_}; }
+
+ private:
+  struct Free {
+    void operator()(void* p) const;
+  };
+  std::unique_ptr<void, Free> data_;
+  DType dtype_ = DType::F32;
+  Shape shape_;
+};
+
+// Converts any floating view to a new f32 tensor of the same shape.
+Tensor to_f32(const TensorView& view);
+// Converts `n` values of a floating dtype at `src` to f32 at `dst`.
+void convert_to_f32(const void* src, DType dtype, int64_t n, float* dst);
+// Converts `n` f32 values to the floating dtype `dtype` at `dst`.
+void convert_from_f32(const float* src, int64_t n, DType dtype, void* dst);
+
+}  // namespace mlxlm

@@ -1,0 +1,7 @@
+#pragma once
+// Entry points of the subcommands; each gets argv with the subcommand name as argv[0].
+namespace mlxlm::cli {
+
+int run_generate(int argc, char** argv);
+
+}  // namespace mlxlm::cli
