@@ -45,10 +45,10 @@ std::string str_cat(const Args&... args) {
 }  // namespace mlxlm
 
 // MLXLM_CHECK guards internal invariants (programming errors), not user input.
-#define MLXLM_CHECK(cond, component, ...)                                                   \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      throw ::mlxlm::Error(component, ::mlxlm::str_cat("internal check failed: " #cond " ", \
-                                                       ##__VA_ARGS__));                     \
-    }                                                                                       \
+#define MLXLM_CHECK(cond, component, ...)                                                         \
+  do {                                                                                            \
+    if (!(cond)) {                                                                                \
+      throw ::mlxlm::Error(component,                                                             \
+                           ::mlxlm::str_cat("internal check failed: " #cond " ", ##__VA_ARGS__)); \
+    }                                                                                             \
   } while (0)

@@ -9,13 +9,15 @@ J parse_as(std::string_view text, const std::string& what) {
   try {
     return J::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
-    throw InvalidInput("json", what + ": malformed JSON at byte " + std::to_string(e.byte) + ": " +
-                                   e.what());
+    throw InvalidInput(
+        "json", what + ": malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what());
   }
 }
 }  // namespace
 
-Json parse_json(std::string_view text, const std::string& what) { return parse_as<Json>(text, what); }
+Json parse_json(std::string_view text, const std::string& what) {
+  return parse_as<Json>(text, what);
+}
 
 OrderedJson parse_ordered_json(std::string_view text, const std::string& what) {
   return parse_as<OrderedJson>(text, what);

@@ -10,7 +10,7 @@ namespace mlxlm {
 
 struct ModelConfig {
   std::string dir;
-  Json json;                         // config.json as written
+  Json json;                           // config.json as written
   std::vector<int32_t> eos_token_ids;  // generation_config.json's, else config.json's
   std::string model_type;
 };

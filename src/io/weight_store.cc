@@ -23,7 +23,8 @@ WeightStore WeightStore::open_dir(const std::string& dir) {
   const std::regex shard_name(R"(model(-\d+-of-\d+)?\.safetensors)");
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string name = e.path().filename().string();
-    if (e.is_regular_file() && std::regex_match(name, shard_name)) shards.push_back(e.path().string());
+    if (e.is_regular_file() && std::regex_match(name, shard_name))
+      shards.push_back(e.path().string());
   }
   std::sort(shards.begin(), shards.end());
   if (shards.empty()) {
@@ -41,15 +42,16 @@ WeightStore WeightStore::open_dir(const std::string& dir) {
       throw InvalidInput("io", index_path + ": missing \"weight_map\" object");
     }
     for (auto it = wm->begin(); it != wm->end(); ++it) {
-      if (!it->is_string()) throw InvalidInput("io", index_path + ": weight_map values must be strings");
+      if (!it->is_string())
+        throw InvalidInput("io", index_path + ": weight_map values must be strings");
       std::string shard = dir + "/" + it->get<std::string>();
       if (!fs::exists(shard)) {
         throw FileError("io", index_path + ": tensor '" + it.key() + "' maps to missing shard " +
                                   it->get<std::string>());
       }
       if (!store.contains(it.key())) {
-        throw InvalidInput("io", index_path + ": tensor '" + it.key() + "' is not in " +
-                                     it->get<std::string>());
+        throw InvalidInput(
+            "io", index_path + ": tensor '" + it.key() + "' is not in " + it->get<std::string>());
       }
     }
   }
@@ -60,7 +62,8 @@ void WeightStore::add_file(std::unique_ptr<SafetensorsFile> file) {
   if (files_.empty()) metadata_ = file->metadata();
   auto add = [&](const std::string& name, const std::string& target) {
     if (views_.count(name) != 0) {
-      throw InvalidInput("io", file->path() + ": tensor '" + name + "' also appears in another shard");
+      throw InvalidInput("io",
+                         file->path() + ": tensor '" + name + "' also appears in another shard");
     }
     TensorView v = file->get(target);
     size_t align = dtype_size(v.dtype());

@@ -82,7 +82,8 @@ class Tensor {
   int ndim() const { return static_cast<int>(shape_.size()); }
   int64_t numel() const { return shape_numel(shape_); }
   size_t nbytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
-  bool empty() const { return data_ == nullptr && numel() == 0; }
+  // True for a default-constructed tensor and for zero-element ones: nothing to read.
+  bool empty() const { return data_ == nullptr; }
 
   // Same bytes, new shape with the same element count.
   void reshape(Shape shape);

@@ -1,0 +1,112 @@
+#include "models/decoder_model.h"
+
+#include <cstring>
+
+#include "base/error.h"
+#include "cache/kv_cache.h"
+#include "models/weight_loader.h"
+
+namespace mlxlm {
+
+DecoderModel::DecoderModel(std::string model_type, const TransformerArgs& args,
+                           const DecoderOptions& options, WeightStore weights)
+    : weights_(std::move(weights)) {
+  const QuantConfig& q = args.quantization;
+  const std::string& p = options.prefix;
+  info_.model_type = std::move(model_type);
+  info_.num_layers = args.num_hidden_layers;
+  info_.vocab_size = args.vocab_size;
+  info_.hidden_size = args.hidden_size;
+  info_.n_kv_heads = args.num_key_value_heads;
+  info_.head_dim = args.head_dim;
+
+  const auto rot_dim = static_cast<int64_t>(args.head_dim * args.partial_rotary_factor);
+  rope_ = std::make_unique<RoPE>(rot_dim, args.rope_theta, args.rope_scaling);
+
+  LinearTensors embed = linear_tensors(weights_, p + ".embed_tokens", q);
+  info_.dtype = embed.scales ? embed.scales->dtype() : embed.weight.dtype();
+  embed_ = Embedding(embed, p + ".embed_tokens");
+  if (embed_.dim() != args.hidden_size) {
+    throw InvalidInput("models", p + ".embed_tokens has width " + std::to_string(embed_.dim()) +
+                                     ", config says hidden_size " +
+                                     std::to_string(args.hidden_size));
+  }
+
+  AttentionConfig ac{args.hidden_size, args.num_attention_heads, args.num_key_value_heads,
+                     args.head_dim, 0.0f};
+  layers_.reserve(args.num_hidden_layers);
+  for (int64_t i = 0; i < args.num_hidden_layers; ++i) {
+    const std::string lp = p + ".layers." + std::to_string(i);
+    AttentionWeights aw{load_linear(weights_, lp + ".self_attn.q_proj", q),
+                        load_linear(weights_, lp + ".self_attn.k_proj", q),
+                        load_linear(weights_, lp + ".self_attn.v_proj", q),
+                        load_linear(weights_, lp + ".self_attn.o_proj", q),
+                        std::nullopt,
+                        std::nullopt};
+    if (options.qk_norm) {
+      aw.q_norm = load_rms_norm(weights_, lp + ".self_attn.q_norm", args.rms_norm_eps);
+      aw.k_norm = load_rms_norm(weights_, lp + ".self_attn.k_norm", args.rms_norm_eps);
+    }
+    GatedMLP mlp(load_linear(weights_, lp + ".mlp.gate_proj", q),
+                 load_linear(weights_, lp + ".mlp.up_proj", q),
+                 load_linear(weights_, lp + ".mlp.down_proj", q));
+    layers_.emplace_back(
+        load_rms_norm(weights_, lp + ".input_layernorm", args.rms_norm_eps),
+        Attention(ac, std::move(aw), rope_.get()),
+        load_rms_norm(weights_, lp + ".post_attention_layernorm", args.rms_norm_eps),
+        std::move(mlp));
+  }
+  norm_ = load_rms_norm(weights_, p + ".norm", args.rms_norm_eps);
+  if (args.tie_word_embeddings || !weights_.contains("lm_head.weight")) {
+    lm_head_ = embed_.as_linear();
+  } else {
+    lm_head_ = load_linear(weights_, "lm_head", q);
+  }
+  if (lm_head_.out_features() != args.vocab_size) {
+    throw InvalidInput("models", "lm_head has " + std::to_string(lm_head_.out_features()) +
+                                     " outputs, config says vocab_size " +
+                                     std::to_string(args.vocab_size));
+  }
+}
+
+PromptCache DecoderModel::make_cache() const {
+  PromptCache cache;
+  for (int64_t i = 0; i < info_.num_layers; ++i) cache.push_back(std::make_unique<KVCache>());
+  return cache;
+}
+
+Tensor DecoderModel::forward(std::span<const int32_t> tokens, int64_t batch, PromptCache& cache,
+                             bool last_only) const {
+  if (batch <= 0 || tokens.size() % batch != 0 || tokens.empty()) {
+    throw InvalidInput("models", "forward needs a non-empty [batch, length] token block");
+  }
+  if (static_cast<int64_t>(cache.size()) != info_.num_layers) {
+    throw InvalidInput("models", "prompt cache has " + std::to_string(cache.size()) +
+                                     " layers, the model has " + std::to_string(info_.num_layers));
+  }
+  const int64_t length = static_cast<int64_t>(tokens.size()) / batch;
+  const int64_t hidden = info_.hidden_size;
+  std::vector<float> x(tokens.size() * hidden);
+  embed_.lookup(tokens.data(), static_cast<int64_t>(tokens.size()), x.data());
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    auto* layer_cache = dynamic_cast<AttentionCache*>(cache[i].get());
+    if (layer_cache == nullptr) {
+      throw InvalidInput("models", "layer " + std::to_string(i) +
+                                       " needs an attention cache, got " + cache[i]->class_name());
+    }
+    layers_[i].forward(x.data(), batch, length, *layer_cache);
+  }
+
+  const int64_t out_len = last_only ? 1 : length;
+  std::vector<float> h(batch * out_len * hidden);
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* src = x.data() + (b * length + (length - out_len)) * hidden;
+    std::memcpy(h.data() + b * out_len * hidden, src, out_len * hidden * sizeof(float));
+  }
+  norm_.forward(h.data(), batch * out_len, h.data());
+  Tensor logits(DType::F32, {batch, out_len, info_.vocab_size});
+  lm_head_.forward(h.data(), batch * out_len, logits.data<float>());
+  return logits;
+}
+
+}  // namespace mlxlm
