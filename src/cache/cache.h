@@ -4,16 +4,31 @@
 // `state` property holds, so prompt-cache files map onto it one to one.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cache/attention_mask.h"
+#include "cache/state_tree.h"
 #include "tensor/tensor.h"
 
 namespace mlxlm {
 
+// Affine-quantized keys or values (mlx format, spec 4.4): per token, head_dim * bits / 32 code
+// words and head_dim / group_size scales and biases.
+struct QuantizedPlane {
+  const uint32_t* codes = nullptr;
+  const float* scales = nullptr;
+  const float* biases = nullptr;
+  int64_t codes_head_stride = 0;   // uint32 words between heads
+  int64_t groups_head_stride = 0;  // scales between heads
+  int64_t codes_batch_stride = 0;
+  int64_t groups_batch_stride = 0;
+};
+
 // Keys and values a cache holds after an update, borrowed from the cache's buffers.
 // Row b, head h, token j of the keys is at keys[b * k_batch_stride + h * k_head_stride + j *
-// k_dim].
+// k_dim]. A quantized block (bits > 0) leaves keys/values null and fills qk/qv instead.
 struct KVBlock {
   const float* keys = nullptr;
   const float* values = nullptr;
@@ -26,6 +41,19 @@ struct KVBlock {
   int64_t v_head_stride = 0;
   int64_t k_batch_stride = 0;
   int64_t v_batch_stride = 0;
+  int bits = 0;
+  int group_size = 0;
+  QuantizedPlane qk, qv;
+};
+
+// A block over the first `length` tokens of f32 buffers [B, H, capacity, D].
+KVBlock float_block(const Tensor& keys, const Tensor& values, int64_t length);
+
+// Arguments of the batch caches' prepare() (spec 3.3); absent = not given.
+struct BatchPrepare {
+  std::optional<std::vector<int64_t>> left_padding;
+  std::optional<std::vector<int64_t>> lengths;
+  std::optional<std::vector<int64_t>> right_padding;
 };
 
 class Cache {
@@ -36,22 +64,46 @@ class Cache {
   virtual std::string class_name() const = 0;
   // Tokens processed so far (the RoPE position of the next token).
   virtual int64_t offset() const = 0;
-  virtual bool is_trimmable() const = 0;
+  virtual bool is_trimmable() const { return false; }
   // Drops up to n of the most recent tokens; returns how many were dropped.
-  virtual int64_t trim(int64_t n) = 0;
+  virtual int64_t trim(int64_t n) {
+    (void)n;
+    return 0;
+  }
   // Tokens actually held (a rotating cache holds at most its max size).
   virtual int64_t size() const = 0;
-  bool empty() const { return size() == 0; }
+  // True before anything was stored (mlx-lm: keys is None).
+  virtual bool empty() const = 0;
   // Bytes of cached data.
   virtual size_t nbytes() const = 0;
 
-  virtual std::vector<Tensor> state() const = 0;
-  virtual void set_state(std::vector<Tensor> state) = 0;
-  virtual std::vector<std::string> meta_state() const { return {}; }
-  virtual void set_meta_state(const std::vector<std::string>& meta) { (void)meta; }
+  virtual StateTree state() const = 0;
+  // Replaces the state; validates its structure, dtypes and shapes (InvalidInput otherwise).
+  virtual void set_state(StateTree state) = 0;
+  virtual MetaTree meta_state() const { return MetaTree::str(""); }
+  virtual void set_meta_state(const MetaTree& meta);
+  // After set_state + set_meta_state (a loaded file): checks that they agree.
+  virtual void validate() const {}
 
   // An independent deep copy.
   virtual std::unique_ptr<Cache> copy() const = 0;
+  // A quantized replacement (mlx-lm's to_quantized), or null when this cache has none.
+  virtual std::unique_ptr<Cache> to_quantized(int group_size, int bits) const {
+    (void)group_size;
+    (void)bits;
+    return nullptr;
+  }
+
+  // Batch operations of the left-padded batch caches (spec 3.3). Caches that cannot take part
+  // in batching throw InvalidInput.
+  virtual void filter(const std::vector<int64_t>& indices);
+  virtual void extend(Cache& other);
+  virtual std::unique_ptr<Cache> extract(int64_t idx) const;
+  virtual void prepare(const BatchPrepare& args);
+  virtual void finalize();
+
+ protected:
+  [[noreturn]] void not_batchable(const char* op) const;
 };
 
 // A cache of attention keys and values.
@@ -59,6 +111,15 @@ class AttentionCache : public Cache {
  public:
   // Appends keys/values [B, H, S, D] and returns everything attention should see.
   virtual KVBlock update_and_fetch(const Tensor& keys, const Tensor& values) = 0;
+  // The mask for the next n queries over the block update_and_fetch will return; `window` is a
+  // sliding-window size (0 = none). Call before the update, as mlx-lm does.
+  virtual AttentionMask make_mask(int64_t n, int64_t window = 0, bool return_array = false) const {
+    return create_attention_mask(n, offset(), return_array, window);
+  }
+  // The RoPE position of the next token of each batch row.
+  virtual std::vector<int64_t> row_offsets(int64_t batch) const {
+    return std::vector<int64_t>(static_cast<size_t>(batch), offset());
+  }
 };
 
 using PromptCache = std::vector<std::unique_ptr<Cache>>;
@@ -69,6 +130,14 @@ bool can_trim_prompt_cache(const PromptCache& cache);
 int64_t trim_prompt_cache(PromptCache& cache, int64_t n);
 // Deep copy of every layer.
 PromptCache copy_prompt_cache(const PromptCache& cache);
+// Bytes held by every layer together.
 size_t prompt_cache_nbytes(const PromptCache& cache);
+// Tokens held: the first layer's offset (0 for an empty list).
+int64_t prompt_cache_length(const PromptCache& cache);
+
+// mlx-lm's maybe_quantize_kv_cache (spec 2.1 item 6): every layer with a quantized form whose
+// offset has reached `quantized_kv_start` is replaced by it. kv_bits 0 = off.
+void maybe_quantize_kv_cache(PromptCache& cache, int kv_bits, int kv_group_size,
+                             int64_t quantized_kv_start);
 
 }  // namespace mlxlm

@@ -1,74 +1,47 @@
 #include "cache/kv_cache.h"
 
-#include <cstring>
-
 #include "base/error.h"
+#include "cache/kv_quantize.h"
+#include "cache/quantized_kv_cache.h"
+#include "cache/token_ops.h"
 
 namespace mlxlm {
 
-Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to) {
-  const int64_t b = buffer.dim(0), h = buffer.dim(1), cap = buffer.dim(2), d = buffer.dim(3);
-  Tensor out(buffer.dtype(), {b, h, to - from, d});
-  const size_t es = dtype_size(buffer.dtype());
-  const auto* src = static_cast<const uint8_t*>(buffer.data());
-  auto* dst = static_cast<uint8_t*>(out.data());
-  for (int64_t bh = 0; bh < b * h; ++bh) {
-    std::memcpy(dst + bh * (to - from) * d * es, src + (bh * cap + from) * d * es,
-                static_cast<size_t>((to - from) * d) * es);
+std::pair<Tensor, Tensor> take_kv_state(StateTree& state, const std::string& what) {
+  expect_list(state, 2, what);
+  Tensor k = take_float(state.items[0], 4, what + " keys");
+  Tensor v = take_float(state.items[1], 4, what + " values");
+  if (k.dim(0) != v.dim(0) || k.dim(1) != v.dim(1) || k.dim(2) != v.dim(2)) {
+    throw InvalidInput("cache", what + " keys " + shape_str(k.shape()) + " and values " +
+                                    shape_str(v.shape()) +
+                                    " disagree on batch, heads or token count");
   }
-  return out;
-}
-
-void write_tokens(Tensor& dst, const Tensor& src, int64_t at) {
-  const int64_t b = src.dim(0), h = src.dim(1), s = src.dim(2), d = src.dim(3);
-  const int64_t cap = dst.dim(2);
-  const size_t es = dtype_size(src.dtype());
-  const auto* from = static_cast<const uint8_t*>(src.data());
-  auto* to = static_cast<uint8_t*>(dst.data());
-  for (int64_t bh = 0; bh < b * h; ++bh) {
-    std::memcpy(to + (bh * cap + at) * d * es, from + bh * s * d * es,
-                static_cast<size_t>(s * d) * es);
-  }
-}
-
-void KVCache::grow(int64_t batch, int64_t heads, int64_t k_dim, int64_t v_dim, int64_t needed) {
-  int64_t new_cap = (needed + kStep - 1) / kStep * kStep;
-  Tensor k(DType::F32, {batch, heads, new_cap, k_dim});
-  Tensor v(DType::F32, {batch, heads, new_cap, v_dim});
-  if (offset_ > 0) {
-    write_tokens(k, slice_tokens(keys_, 0, offset_), 0);
-    write_tokens(v, slice_tokens(values_, 0, offset_), 0);
-  }
-  keys_ = std::move(k);
-  values_ = std::move(v);
+  return {std::move(k), std::move(v)};
 }
 
 KVBlock KVCache::update_and_fetch(const Tensor& keys, const Tensor& values) {
   MLXLM_CHECK(keys.ndim() == 4 && values.ndim() == 4, "cache", "keys/values must be [B,H,S,D]");
-  const int64_t s = keys.dim(2);
-  if (keys_.empty() || offset_ + s > capacity()) {
-    grow(keys.dim(0), keys.dim(1), keys.dim(3), values.dim(3), offset_ + s);
+  const int64_t prev = offset_, s = keys.dim(2);
+  if (empty() || prev + s > keys_.dim(2)) {
+    const int64_t n_steps = (kStep + s - 1) / kStep;
+    Tensor new_k = zeros_tokens(keys, n_steps * kStep);
+    Tensor new_v = zeros_tokens(values, n_steps * kStep);
+    if (!empty()) {
+      if (prev % kStep != 0) {
+        keys_ = slice_tokens(keys_, 0, prev);
+        values_ = slice_tokens(values_, 0, prev);
+      }
+      keys_ = concat_tokens({&keys_, &new_k});
+      values_ = concat_tokens({&values_, &new_v});
+    } else {
+      keys_ = std::move(new_k);
+      values_ = std::move(new_v);
+    }
   }
-  write_tokens(keys_, keys, offset_);
-  write_tokens(values_, values, offset_);
+  write_tokens(keys_, keys, prev);
+  write_tokens(values_, values, prev);
   offset_ += s;
-  return block();
-}
-
-KVBlock KVCache::block() const {
-  KVBlock b;
-  b.keys = keys_.data<float>();
-  b.values = values_.data<float>();
-  b.batch = keys_.dim(0);
-  b.heads = keys_.dim(1);
-  b.length = offset_;
-  b.k_dim = keys_.dim(3);
-  b.v_dim = values_.dim(3);
-  b.k_head_stride = capacity() * b.k_dim;
-  b.v_head_stride = capacity() * b.v_dim;
-  b.k_batch_stride = b.heads * b.k_head_stride;
-  b.v_batch_stride = b.heads * b.v_head_stride;
-  return b;
+  return float_block(keys_, values_, offset_);
 }
 
 int64_t KVCache::trim(int64_t n) {
@@ -77,37 +50,42 @@ int64_t KVCache::trim(int64_t n) {
   return t;
 }
 
-size_t KVCache::nbytes() const {
-  if (keys_.empty()) return 0;
-  return static_cast<size_t>(offset_) * (keys_.nbytes() + values_.nbytes()) /
-         static_cast<size_t>(capacity());
+size_t KVCache::nbytes() const { return empty() ? 0 : keys_.nbytes() + values_.nbytes(); }
+
+StateTree KVCache::state() const {
+  if (empty()) throw InvalidInput("cache", "KVCache is empty: there is no state to save");
+  StateTree s;
+  s.add(slice_tokens(keys_, 0, offset_)).add(slice_tokens(values_, 0, offset_));
+  return s;
 }
 
-std::vector<Tensor> KVCache::state() const {
-  std::vector<Tensor> out;
-  if (keys_.empty()) return out;
-  out.push_back(slice_tokens(keys_, 0, offset_));
-  out.push_back(slice_tokens(values_, 0, offset_));
-  return out;
+void KVCache::set_state(StateTree state) {
+  auto [k, v] = take_kv_state(state, "KVCache");
+  offset_ = k.dim(2);
+  keys_ = std::move(k);
+  values_ = std::move(v);
 }
 
-void KVCache::set_state(std::vector<Tensor> state) {
-  if (state.size() != 2 || state[0].ndim() != 4 || state[1].ndim() != 4) {
-    throw InvalidInput("cache", "KVCache state must be two [B, H, T, D] tensors");
-  }
-  keys_ = std::move(state[0]);
-  values_ = std::move(state[1]);
-  offset_ = keys_.dim(2);
+void KVCache::assign(Tensor keys, Tensor values, int64_t offset) {
+  keys_ = std::move(keys);
+  values_ = std::move(values);
+  offset_ = offset;
 }
 
 std::unique_ptr<Cache> KVCache::copy() const {
   auto c = std::make_unique<KVCache>();
-  if (!keys_.empty()) {
-    c->keys_ = keys_.clone();
-    c->values_ = values_.clone();
-  }
-  c->offset_ = offset_;
+  if (!empty()) c->assign(keys_.clone(), values_.clone(), offset_);
   return c;
+}
+
+std::unique_ptr<Cache> KVCache::to_quantized(int group_size, int bits) const {
+  auto q = std::make_unique<QuantizedKVCache>(group_size, bits);
+  if (!empty()) {
+    // mlx quantizes the whole buffer; only the first offset tokens are ever read.
+    q->assign(quantize_tokens(keys_, group_size, bits), quantize_tokens(values_, group_size, bits),
+              offset_);
+  }
+  return q;
 }
 
 }  // namespace mlxlm

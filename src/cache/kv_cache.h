@@ -13,29 +13,31 @@ class KVCache : public AttentionCache {
   bool is_trimmable() const override { return true; }
   int64_t trim(int64_t n) override;
   int64_t size() const override { return offset_; }
+  bool empty() const override { return keys_.ndim() == 0; }
   size_t nbytes() const override;
 
-  std::vector<Tensor> state() const override;
-  void set_state(std::vector<Tensor> state) override;
+  StateTree state() const override;
+  void set_state(StateTree state) override;
   std::unique_ptr<Cache> copy() const override;
+  std::unique_ptr<Cache> to_quantized(int group_size, int bits) const override;
 
   KVBlock update_and_fetch(const Tensor& keys, const Tensor& values) override;
 
   // Allocated capacity in tokens (a multiple of kStep once anything was written).
-  int64_t capacity() const { return keys_.empty() ? 0 : keys_.dim(2); }
+  int64_t capacity() const { return empty() ? 0 : keys_.dim(2); }
+  // The whole buffers [B, H, capacity, D] (valid up to offset()).
+  const Tensor& keys() const { return keys_; }
+  const Tensor& values() const { return values_; }
+  // Adopts buffers holding exactly `offset` valid tokens at their start.
+  void assign(Tensor keys, Tensor values, int64_t offset);
 
  private:
-  KVBlock block() const;
-  void grow(int64_t batch, int64_t heads, int64_t k_dim, int64_t v_dim, int64_t needed);
-
   Tensor keys_;    // [B, H, capacity, k_dim]
   Tensor values_;  // [B, H, capacity, v_dim]
   int64_t offset_ = 0;
 };
 
-// Copies tokens [from, to) of a [B, H, capacity, D] buffer into a new [B, H, to - from, D] tensor.
-Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to);
-// Writes src [B, H, S, D] into dst [B, H, capacity, D] at token position `at`.
-void write_tokens(Tensor& dst, const Tensor& src, int64_t at);
+// Reads and validates a [keys, values] state of two float [B, H, T, D] arrays (as f32).
+std::pair<Tensor, Tensor> take_kv_state(StateTree& state, const std::string& what);
 
 }  // namespace mlxlm

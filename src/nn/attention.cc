@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "kernels/attention.h"
+#include "kernels/quantized_attention.h"
 
 namespace mlxlm {
 
@@ -56,10 +57,12 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
   if (w_.q_norm) w_.q_norm->forward(q.data(), rows * cfg_.n_heads, q.data());
   if (w_.k_norm) w_.k_norm->forward(k.data(), rows * cfg_.n_kv_heads, k.data());
 
-  const int64_t start = cache.offset();
+  // mlx-lm builds the mask and reads the offsets before the cache takes the new tokens.
+  const std::vector<int64_t> offsets = cache.row_offsets(batch);
+  const AttentionMask mask = cache.make_mask(length, cfg_.sliding_window);
   std::vector<int64_t> positions(length);
-  for (int64_t t = 0; t < length; ++t) positions[t] = start + t;
   for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = 0; t < length; ++t) positions[t] = offsets[b] + t;
     rope_->apply(q.data() + b * length * cfg_.n_heads * hd, length, cfg_.n_heads, hd,
                  positions.data());
     rope_->apply(k.data() + b * length * cfg_.n_kv_heads * hd, length, cfg_.n_kv_heads, hd,
@@ -68,11 +71,48 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
 
   KVBlock kv = cache.update_and_fetch(to_heads_major(k.data(), batch, length, cfg_.n_kv_heads, hd),
                                       to_heads_major(v.data(), batch, length, cfg_.n_kv_heads, hd));
+  if (mask.is_array()) {
+    MLXLM_CHECK(mask.q_len == length && mask.kv_len == kv.length, "nn", "mask ", mask.q_len, "x",
+                mask.kv_len, " for ", length, " queries over ", kv.length, " keys");
+  }
 
   std::vector<float> attn(rows * cfg_.n_heads * hd);
   for (int64_t b = 0; b < batch; ++b) {
+    const float* qb = q.data() + b * length * cfg_.n_heads * hd;
+    float* ob = attn.data() + b * length * cfg_.n_heads * hd;
+    const uint8_t* mb = mask.is_array() ? mask.row_data(b) : nullptr;
+    // Without an array mask: causal, aligned so that the last query sees the last key.
+    const int64_t q_offset = kv.length - length;
+    if (kv.bits > 0) {
+      kernels::QuantizedAttentionArgs a;
+      a.q = qb;
+      a.q_len = length;
+      a.n_heads = cfg_.n_heads;
+      a.head_dim = hd;
+      a.v_head_dim = kv.v_dim;
+      a.kv_len = kv.length;
+      a.n_kv_heads = kv.heads;
+      a.bits = kv.bits;
+      a.group_size = kv.group_size;
+      a.k_codes = kv.qk.codes + b * kv.qk.codes_batch_stride;
+      a.k_scales = kv.qk.scales + b * kv.qk.groups_batch_stride;
+      a.k_biases = kv.qk.biases + b * kv.qk.groups_batch_stride;
+      a.k_codes_head_stride = kv.qk.codes_head_stride;
+      a.k_groups_head_stride = kv.qk.groups_head_stride;
+      a.v_codes = kv.qv.codes + b * kv.qv.codes_batch_stride;
+      a.v_scales = kv.qv.scales + b * kv.qv.groups_batch_stride;
+      a.v_biases = kv.qv.biases + b * kv.qv.groups_batch_stride;
+      a.v_codes_head_stride = kv.qv.codes_head_stride;
+      a.v_groups_head_stride = kv.qv.groups_head_stride;
+      a.scale = cfg_.scale;
+      a.q_offset = q_offset;
+      a.mask = mb;
+      a.out = ob;
+      kernels::quantized_attention(a);
+      continue;
+    }
     kernels::AttentionArgs a;
-    a.q = q.data() + b * length * cfg_.n_heads * hd;
+    a.q = qb;
     a.q_len = length;
     a.n_heads = cfg_.n_heads;
     a.head_dim = hd;
@@ -84,8 +124,9 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
     a.k_head_stride = kv.k_head_stride;
     a.v_head_stride = kv.v_head_stride;
     a.scale = cfg_.scale;
-    a.q_offset = kv.length - length;
-    a.out = attn.data() + b * length * cfg_.n_heads * hd;
+    a.q_offset = q_offset;
+    a.mask = mb;
+    a.out = ob;
     kernels::attention(a);
   }
   w_.o_proj.forward(attn.data(), rows, out);

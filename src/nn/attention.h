@@ -14,7 +14,8 @@ struct AttentionConfig {
   int64_t n_heads = 0;
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
-  float scale = 0.0f;  // 0 = 1/sqrt(head_dim)
+  float scale = 0.0f;          // 0 = 1/sqrt(head_dim)
+  int64_t sliding_window = 0;  // 0 = full attention
 };
 
 struct AttentionWeights {
@@ -26,7 +27,9 @@ class Attention {
  public:
   Attention(const AttentionConfig& config, AttentionWeights weights, const RoPE* rope);
 
-  // x [batch * length, hidden] -> out [batch * length, hidden]; appends to `cache`.
+  // x [batch * length, hidden] -> out [batch * length, hidden]; appends to `cache`. Positions
+  // come from the cache's per-row offsets and visibility from the cache's mask, so plain,
+  // rotating, quantized and left-padded batch caches all work unchanged.
   void forward(const float* x, int64_t batch, int64_t length, AttentionCache& cache,
                float* out) const;
 

@@ -1,0 +1,148 @@
+#include "cache/token_ops.h"
+
+#include <cstring>
+
+#include "base/error.h"
+
+namespace mlxlm {
+namespace {
+
+// memcpy that tolerates empty ranges with null pointers (UBSan flags memcpy(nullptr, ..., 0)).
+void copy_bytes(void* dst, const void* src, size_t n) {
+  if (n > 0) std::memcpy(dst, src, n);
+}
+
+uint8_t* bytes(Tensor& t) { return static_cast<uint8_t*>(t.data()); }
+const uint8_t* bytes(const Tensor& t) { return static_cast<const uint8_t*>(t.data()); }
+
+void check4(const Tensor& t, const char* what) {
+  MLXLM_CHECK(t.ndim() == 4, "cache", what, " needs a [B, H, T, D] tensor, got ",
+              shape_str(t.shape()));
+}
+
+}  // namespace
+
+Tensor zeros_tokens(const Tensor& like, int64_t tokens) {
+  check4(like, "zeros_tokens");
+  return Tensor(like.dtype(), {like.dim(0), like.dim(1), tokens, like.dim(3)});
+}
+
+Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to) {
+  check4(buffer, "slice_tokens");
+  const int64_t bh = buffer.dim(0) * buffer.dim(1), cap = buffer.dim(2), d = buffer.dim(3);
+  MLXLM_CHECK(0 <= from && from <= to && to <= cap, "cache", "token slice [", from, ", ", to,
+              ") of ", cap);
+  Tensor out(buffer.dtype(), {buffer.dim(0), buffer.dim(1), to - from, d});
+  const size_t row = static_cast<size_t>(d) * dtype_size(buffer.dtype());
+  for (int64_t i = 0; i < bh; ++i) {
+    copy_bytes(bytes(out) + i * (to - from) * row, bytes(buffer) + (i * cap + from) * row,
+               (to - from) * row);
+  }
+  return out;
+}
+
+void write_tokens(Tensor& dst, const Tensor& src, int64_t at) {
+  check4(dst, "write_tokens");
+  check4(src, "write_tokens");
+  const int64_t bh = src.dim(0) * src.dim(1), s = src.dim(2), cap = dst.dim(2);
+  MLXLM_CHECK(src.dim(0) == dst.dim(0) && src.dim(1) == dst.dim(1) && src.dim(3) == dst.dim(3) &&
+                  src.dtype() == dst.dtype() && at >= 0 && at + s <= cap,
+              "cache", "write ", shape_str(src.shape()), " into ", shape_str(dst.shape()), " at ",
+              at);
+  const size_t row = static_cast<size_t>(src.dim(3)) * dtype_size(src.dtype());
+  for (int64_t i = 0; i < bh; ++i) {
+    copy_bytes(bytes(dst) + (i * cap + at) * row, bytes(src) + i * s * row, s * row);
+  }
+}
+
+Tensor concat_tokens(const std::vector<const Tensor*>& parts) {
+  MLXLM_CHECK(!parts.empty(), "cache", "concat of nothing");
+  int64_t total = 0;
+  for (const Tensor* p : parts) total += p->dim(2);
+  Tensor out = zeros_tokens(*parts[0], total);
+  int64_t at = 0;
+  for (const Tensor* p : parts) {
+    write_tokens(out, *p, at);
+    at += p->dim(2);
+  }
+  return out;
+}
+
+Tensor pad_tokens(const Tensor& x, int64_t left, int64_t right) {
+  Tensor out = zeros_tokens(x, left + x.dim(2) + right);
+  write_tokens(out, x, left);
+  return out;
+}
+
+Tensor roll_tokens(const Tensor& x, int64_t shift) {
+  check4(x, "roll_tokens");
+  const int64_t n = x.dim(2);
+  if (n == 0) return x.clone();
+  std::vector<int64_t> shifts(x.dim(0), shift);
+  return dynamic_roll(x, shifts);
+}
+
+Tensor dynamic_roll(const Tensor& x, const std::vector<int64_t>& shifts) {
+  check4(x, "dynamic_roll");
+  MLXLM_CHECK(static_cast<int64_t>(shifts.size()) == x.dim(0), "cache", "one shift per row");
+  const int64_t h = x.dim(1), n = x.dim(2);
+  Tensor out(x.dtype(), x.shape());
+  if (n == 0) return out;
+  const size_t row = static_cast<size_t>(x.dim(3)) * dtype_size(x.dtype());
+  for (int64_t b = 0; b < x.dim(0); ++b) {
+    const int64_t s = ((shifts[b] % n) + n) % n;
+    for (int64_t hh = 0; hh < h; ++hh) {
+      const int64_t base = (b * h + hh) * n;
+      // out[t] = x[t - s]: the last s tokens move to the front.
+      copy_bytes(bytes(out) + (base + s) * row, bytes(x) + base * row, (n - s) * row);
+      copy_bytes(bytes(out) + base * row, bytes(x) + (base + n - s) * row, s * row);
+    }
+  }
+  return out;
+}
+
+Tensor take_rows(const Tensor& x, const std::vector<int64_t>& indices) {
+  MLXLM_CHECK(x.ndim() >= 1, "cache", "take_rows of a scalar");
+  Shape shape = x.shape();
+  const size_t row = x.dim(0) == 0 ? 0 : x.nbytes() / static_cast<size_t>(x.dim(0));
+  shape[0] = static_cast<int64_t>(indices.size());
+  Tensor out(x.dtype(), shape);
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] < 0 || indices[i] >= x.dim(0)) {
+      throw InvalidInput("cache", "batch index " + std::to_string(indices[i]) +
+                                      " out of range for batch size " + std::to_string(x.dim(0)));
+    }
+    copy_bytes(bytes(out) + i * row, bytes(x) + indices[i] * row, row);
+  }
+  return out;
+}
+
+Tensor concat_rows(const Tensor& a, const Tensor& b) {
+  MLXLM_CHECK(a.ndim() == b.ndim() && a.ndim() >= 1 && a.dtype() == b.dtype(), "cache",
+              "concat_rows of ", shape_str(a.shape()), " and ", shape_str(b.shape()));
+  for (int i = 1; i < a.ndim(); ++i) {
+    MLXLM_CHECK(a.dim(i) == b.dim(i), "cache", "concat_rows of ", shape_str(a.shape()), " and ",
+                shape_str(b.shape()));
+  }
+  Shape shape = a.shape();
+  shape[0] += b.dim(0);
+  Tensor out(a.dtype(), shape);
+  copy_bytes(bytes(out), bytes(a), a.nbytes());
+  copy_bytes(bytes(out) + a.nbytes(), bytes(b), b.nbytes());
+  return out;
+}
+
+void write_row_tokens(Tensor& dst, int64_t row, const Tensor& src, int64_t at) {
+  check4(dst, "write_row_tokens");
+  check4(src, "write_row_tokens");
+  MLXLM_CHECK(src.dim(0) == 1 && src.dim(1) == dst.dim(1) && src.dim(3) == dst.dim(3) &&
+                  at + src.dim(2) <= dst.dim(2),
+              "cache", "write_row_tokens shapes");
+  const int64_t h = dst.dim(1), cap = dst.dim(2), s = src.dim(2);
+  const size_t tok = static_cast<size_t>(dst.dim(3)) * dtype_size(dst.dtype());
+  for (int64_t hh = 0; hh < h; ++hh) {
+    copy_bytes(bytes(dst) + ((row * h + hh) * cap + at) * tok, bytes(src) + hh * s * tok, s * tok);
+  }
+}
+
+}  // namespace mlxlm

@@ -1,0 +1,40 @@
+#pragma once
+// Token-axis operations on cache buffers laid out [B, H, T, D] of any element type. They are the
+// few array operations mlx-lm's caches are written in (slice, concatenate, pad, roll, take rows),
+// so each cache reads like its mlx-lm counterpart.
+#include <cstdint>
+#include <initializer_list>
+#include <vector>
+
+#include "tensor/tensor.h"
+
+namespace mlxlm {
+
+// True for a default-constructed tensor: mlx-lm's `None` (a zero-length buffer is not None).
+inline bool is_none(const Tensor& t) { return t.ndim() == 0; }
+
+// A [B, H, T, D] tensor of zeros shaped like `like` but with `tokens` tokens.
+Tensor zeros_tokens(const Tensor& like, int64_t tokens);
+// Copies tokens [from, to) into a new [B, H, to - from, D] tensor.
+Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to);
+// Writes src [B, H, S, D] into dst [B, H, T, D] at token position `at`.
+void write_tokens(Tensor& dst, const Tensor& src, int64_t at);
+// Concatenates along the token axis; every part shares B, H, D and dtype.
+Tensor concat_tokens(const std::vector<const Tensor*>& parts);
+inline Tensor concat_tokens(std::initializer_list<const Tensor*> parts) {
+  return concat_tokens(std::vector<const Tensor*>(parts));
+}
+// Adds `left` zero tokens before and `right` after.
+Tensor pad_tokens(const Tensor& x, int64_t left, int64_t right);
+// mx.roll along the token axis: out[t] = x[(t - shift) mod T].
+Tensor roll_tokens(const Tensor& x, int64_t shift);
+// dynamic_roll: rolls row b of the batch by shifts[b].
+Tensor dynamic_roll(const Tensor& x, const std::vector<int64_t>& shifts);
+// Rows `indices` of the batch axis, in that order.
+Tensor take_rows(const Tensor& x, const std::vector<int64_t>& indices);
+// Concatenates along the batch axis (any rank, equal trailing dims).
+Tensor concat_rows(const Tensor& a, const Tensor& b);
+// Writes src [1, ...] into row `row` of dst, placing its tokens at `at` (4-D) .
+void write_row_tokens(Tensor& dst, int64_t row, const Tensor& src, int64_t at);
+
+}  // namespace mlxlm
