@@ -43,6 +43,12 @@ AttentionMask create_attention_mask(int64_t n, int64_t offset, bool return_array
   return AttentionMask::causal();
 }
 
+AttentionMask create_attention_mask_without_cache(int64_t n, int64_t window, bool return_array) {
+  if (n == 1) return AttentionMask::none();
+  if (return_array || (window > 0 && n > window)) return create_causal_mask(n, 0, window);
+  return AttentionMask::causal();
+}
+
 void roll_mask_keys(AttentionMask& mask, int64_t shift) {
   MLXLM_CHECK(mask.is_array(), "cache", "roll of a non-array mask");
   const int64_t n = mask.kv_len;

@@ -41,6 +41,10 @@ AttentionMask create_causal_mask(int64_t n, int64_t offset, int64_t window = 0,
 // none for one query, an array when asked for, else causal.
 AttentionMask create_attention_mask(int64_t n, int64_t offset, bool return_array, int64_t window);
 
+// mlx-lm's create_attention_mask(h, cache=None): none for one query, an array when asked for or
+// when the window is shorter than the queries, else causal.
+AttentionMask create_attention_mask_without_cache(int64_t n, int64_t window, bool return_array);
+
 // Rolls the key axis of an array mask like mx.roll(mask, shift, axis=-1).
 void roll_mask_keys(AttentionMask& mask, int64_t shift);
 
