@@ -70,6 +70,10 @@ class TokenGenerator {
 
 struct GenerationOptions {
   GenerateStepOptions step;
+  // Speculative decoding: a draft model with the same vocabulary proposes this many tokens per
+  // round (spec 2.2). Its cache is created per call.
+  const Model* draft_model = nullptr;
+  int num_draft_tokens = 3;
   SamplerOptions sampler;
   LogitsProcessorOptions processors;
   std::set<int32_t> eos_token_ids;  // generation stops at any of these (not emitted as text)
@@ -86,6 +90,9 @@ struct GenerationResponse {
   double generation_tps = 0;
   double peak_memory = 0;     // GB (bytes / 1e9)
   std::string finish_reason;  // "", "stop" or "length"
+  // Speculative decoding only: draft tokens proposed and accepted so far.
+  int64_t draft_tokens = 0;
+  int64_t accepted_draft_tokens = 0;
 };
 
 // Returns false to stop early.
