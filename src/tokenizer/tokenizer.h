@@ -37,8 +37,10 @@ class Tokenizer {
   // and chat_template.jinja. Throws InvalidInput naming the component on malformed input.
   static std::shared_ptr<const Tokenizer> load(const std::string& dir);
 
-  virtual std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = true) const = 0;
-  virtual std::string decode(std::span<const int32_t> ids, bool skip_special_tokens = false) const = 0;
+  virtual std::vector<int32_t> encode(std::string_view text,
+                                      bool add_special_tokens = true) const = 0;
+  virtual std::string decode(std::span<const int32_t> ids,
+                             bool skip_special_tokens = false) const = 0;
   virtual std::unique_ptr<StreamingDetokenizer> make_detokenizer() const = 0;
 
   virtual int32_t vocab_size() const = 0;  // largest id + 1, added tokens included
@@ -51,7 +53,8 @@ class Tokenizer {
   virtual const std::string& eos_token() const = 0;
   virtual std::optional<int32_t> bos_token_id() const = 0;
   virtual std::optional<int32_t> eos_token_id() const = 0;
-  // The chat template (tokenizer_config.json "chat_template", or chat_template.jinja); empty if none.
+  // The chat template (tokenizer_config.json "chat_template", or chat_template.jinja); empty if
+  // none.
   virtual const std::string& chat_template() const = 0;
   // tokenizer_config.json as loaded (an empty object when absent).
   virtual const Json& config() const = 0;
