@@ -28,12 +28,25 @@ struct GenerateArgs {
   bool ignore_chat_template = false;
   std::string verbose = "true";
   int prefill_step_size = 2048;
+  std::string draft_model;
+  int num_draft_tokens = 3;
 };
 
 int generate_main(const GenerateArgs& a) {
   const bool verbose = parse_bool(a.verbose);
   LoadedModel m = load_model_and_tokenizer(a.model);
   for (const auto& t : a.extra_eos_tokens) add_eos_token(m, t);
+
+  std::optional<LoadedModel> draft;
+  if (!a.draft_model.empty()) {
+    draft = load_model_and_tokenizer(a.draft_model);
+    if (draft->model->info().vocab_size != m.model->info().vocab_size) {
+      throw InvalidInput("generate", "draft model vocabulary (" +
+                                         std::to_string(draft->model->info().vocab_size) +
+                                         ") differs from the model's (" +
+                                         std::to_string(m.model->info().vocab_size) + ")");
+    }
+  }
 
   std::string prompt = read_prompt_arg(a.prompt);
   std::vector<int32_t> ids = encode_prompt(*m.tokenizer, prompt);
@@ -54,6 +67,10 @@ int generate_main(const GenerateArgs& a) {
   opts.sampler.xtc_special_tokens.insert(opts.sampler.xtc_special_tokens.end(),
                                          m.eos_token_ids.begin(), m.eos_token_ids.end());
   opts.eos_token_ids = m.eos_token_ids;
+  if (draft) {
+    opts.draft_model = draft->model.get();
+    opts.num_draft_tokens = a.num_draft_tokens;
+  }
 
   if (verbose) std::printf("==========\n");
   std::string text;
@@ -81,6 +98,13 @@ int generate_main(const GenerateArgs& a) {
               static_cast<long long>(last.prompt_tokens), last.prompt_tps);
   std::printf("Generation: %lld tokens, %.3f tokens-per-sec\n",
               static_cast<long long>(last.generation_tokens), last.generation_tps);
+  if (draft && last.draft_tokens > 0) {
+    std::printf("Draft acceptance: %lld of %lld draft tokens (%.1f%%)\n",
+                static_cast<long long>(last.accepted_draft_tokens),
+                static_cast<long long>(last.draft_tokens),
+                100.0 * static_cast<double>(last.accepted_draft_tokens) /
+                    static_cast<double>(last.draft_tokens));
+  }
   std::printf("Peak memory: %.3f GB\n", last.peak_memory);
   return 0;
 }
@@ -116,6 +140,10 @@ int run_generate(int argc, char** argv) {
   app.add_option("--verbose", a.verbose, "Print framing and statistics (true/false)")
       ->capture_default_str();
   app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
+      ->capture_default_str();
+  app.add_option("--draft-model", a.draft_model,
+                 "Draft model for speculative decoding (same vocabulary as --model)");
+  app.add_option("--num-draft-tokens", a.num_draft_tokens, "Tokens the draft proposes per round")
       ->capture_default_str();
   try {
     app.parse(argc, argv);

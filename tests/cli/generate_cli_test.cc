@@ -100,3 +100,20 @@ TEST(GenerateCli, HelpExplainsFlags) {
 
 }  // namespace
 }  // namespace mlxlm
+
+namespace mlxlm {
+namespace {
+
+TEST(GenerateCli, DraftModelKeepsGreedyTextAndReportsAcceptance) {
+  const std::string model = testing::tinystories_dir();
+  auto plain = testing::run_mlxlm("generate -p 'Once upon a time' -m 30 --temp 0");
+  auto spec = testing::run_mlxlm("generate -p 'Once upon a time' -m 30 --temp 0 --draft-model " + model +
+                                 " --num-draft-tokens 3");
+  ASSERT_EQ(spec.exit_code, 0) << spec.err;
+  auto text = [](const std::string& out) { return out.substr(0, out.find("\n==========\n", 11)); };
+  EXPECT_EQ(text(plain.out), text(spec.out));
+  EXPECT_NE(spec.out.find("Draft acceptance: "), std::string::npos) << spec.out;
+}
+
+}  // namespace
+}  // namespace mlxlm
