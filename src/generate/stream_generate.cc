@@ -36,10 +36,11 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
   Sampler sampler(options.sampler);
   auto processors = make_logits_processors(options.processors);
 
+  // The draft cache must outlive the speculative generator, which rewinds it on destruction.
+  PromptCache draft_cache;
   StepSource source;
   std::unique_ptr<TokenGenerator> plain;
   std::unique_ptr<SpeculativeTokenGenerator> speculative;
-  PromptCache draft_cache;
   if (options.draft_model != nullptr) {
     draft_cache = options.draft_model->make_cache();
     SpeculativeOptions so;
