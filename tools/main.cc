@@ -17,6 +17,7 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"generate", "generate text from a prompt", mlxlm::cli::run_generate},
+      {"tokenize", "encode and decode text with a tokenizer", mlxlm::cli::run_tokenize},
   };
   return table;
 }
