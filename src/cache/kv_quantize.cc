@@ -11,14 +11,20 @@ void check_kv_quantization(int64_t dim, int group_size, int bits) {
   if (bits != 2 && bits != 3 && bits != 4 && bits != 5 && bits != 6 && bits != 8) {
     throw InvalidInput("cache", "kv bits must be 2, 3, 4, 5, 6 or 8, got " + std::to_string(bits));
   }
-  if (group_size != 32 && group_size != 64 && group_size != 128) {
-    throw InvalidInput("cache",
-                       "kv group size must be 32, 64 or 128, got " + std::to_string(group_size));
+  // mlx takes 32, 64 or 128; 16 is allowed too so that models with head_dim 16 can quantize.
+  if (group_size != 16 && group_size != 32 && group_size != 64 && group_size != 128) {
+    throw InvalidInput(
+        "cache", "kv group size must be 16, 32, 64 or 128, got " + std::to_string(group_size));
   }
   if (dim % group_size != 0) {
     throw InvalidInput("cache", "head dimension " + std::to_string(dim) +
                                     " is not a multiple of the kv group size " +
                                     std::to_string(group_size));
+  }
+  if (dim * bits % 32 != 0) {
+    throw InvalidInput("cache", "head dimension " + std::to_string(dim) + " at " +
+                                    std::to_string(bits) +
+                                    " bits does not fill whole uint32 words");
   }
 }
 

@@ -14,7 +14,7 @@ struct QuantizedTokens {
   Tensor biases;  // F32 [B, H, T, D / group_size]
 };
 
-// Throws InvalidInput unless bits is in {2, 3, 4, 5, 6, 8}, group_size in {32, 64, 128} and the
+// Throws InvalidInput unless bits is in {2, 3, 4, 5, 6, 8}, group_size in {16, 32, 64, 128} and the
 // head dimension `dim` splits into whole groups.
 void check_kv_quantization(int64_t dim, int group_size, int bits);
 

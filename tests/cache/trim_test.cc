@@ -1,4 +1,5 @@
 // mlx-lm test_prompt_cache.py: test_trim_cache, test_cache_copying, test_cache_list (trim part).
+#include "base/error.h"
 #include "cache/arrays_cache.h"
 #include "cache/cache_list.h"
 #include "cache/kv_cache.h"
