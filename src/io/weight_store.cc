@@ -42,11 +42,9 @@ WeightStore WeightStore::open_file(const std::string& path) {
 WeightStore WeightStore::open_dir(const std::string& dir) {
   if (!fs::is_directory(dir)) throw FileError("io", "model folder not found: " + dir);
   std::vector<std::string> shards;
-  const std::regex shard_name(R"(model(-\d+-of-\d+)?\.safetensors)");
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string name = e.path().filename().string();
-    if (e.is_regular_file() && std::regex_match(name, shard_name))
-      shards.push_back(e.path().string());
+    if (e.is_regular_file() && is_weight_file_name(name)) shards.push_back(e.path().string());
   }
   std::sort(shards.begin(), shards.end());
   if (shards.empty()) {
