@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "engine/loaded_model.h"
 #include "mlxlm/generate.h"
+#include "progress_bar.h"
 
 namespace mlxlm::cli {
 namespace {
@@ -72,6 +73,14 @@ int generate_main(const GenerateArgs& a) {
     opts.num_draft_tokens = a.num_draft_tokens;
   }
 
+  // Long prompts show their prefill progress on a terminal; the bar clears itself before text.
+  ProgressBar bar("Prefill", "tok/s");
+  if (static_cast<int64_t>(ids.size()) > a.prefill_step_size) {
+    opts.prompt_progress = [&](int64_t done, int64_t total) {
+      bar.update(done, total);
+      if (done == total) bar.finish();
+    };
+  }
   if (verbose) std::printf("==========\n");
   std::string text;
   GenerationResponse last;

@@ -74,6 +74,7 @@ struct GenerationOptions {
   // round (spec 2.2). Its cache is created per call.
   const Model* draft_model = nullptr;
   int num_draft_tokens = 3;
+  PromptProgress prompt_progress;  // optional; see PromptProgress
   SamplerOptions sampler;
   LogitsProcessorOptions processors;
   std::set<int32_t> eos_token_ids;  // generation stops at any of these (not emitted as text)

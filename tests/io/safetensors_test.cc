@@ -222,3 +222,16 @@ TEST(AtomicWrite, FailureLeavesPreviousFileAndNoTemporary) {
 
 }  // namespace
 }  // namespace mlxlm
+
+namespace mlxlm {
+namespace {
+TEST(WeightStore, WeightFileNames) {
+  EXPECT_TRUE(is_weight_file_name("model.safetensors"));
+  EXPECT_TRUE(is_weight_file_name("model-00001-of-00002.safetensors"));
+  EXPECT_FALSE(is_weight_file_name("model-00001-of-.safetensors"));
+  EXPECT_FALSE(is_weight_file_name("model.safetensors.index.json"));
+  EXPECT_FALSE(is_weight_file_name("adapters.safetensors"));
+  EXPECT_FALSE(is_weight_file_name("model-x-of-2.safetensors"));
+}
+}  // namespace
+}  // namespace mlxlm
