@@ -1,0 +1,130 @@
+#pragma once
+// Continuous batching (spec 2.4): sequences join and leave at any stage; every decode step feeds
+// one token of every active sequence through the model at once, so the weights are read once
+// for the whole batch.
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/cache.h"
+#include "mlxlm/generate.h"
+
+namespace mlxlm {
+
+class StopSequenceMatcher;
+
+struct BatchGeneratorOptions {
+  int max_tokens = 128;                            // default per-sequence limit
+  std::vector<std::vector<int32_t>> stop_tokens;   // default stop sequences (EOS ids as {id})
+  SamplerOptions sampler;                          // the fallback sampler (greedy by default)
+  std::vector<LogitsProcessor> logits_processors;  // default processors
+  int completion_batch_size = 32;                  // sequences decoding together
+  int prefill_batch_size = 8;                      // sequences prefilling at the same time
+  int prefill_step_size = 2048;                    // prompt tokens per forward pass
+  int64_t max_kv_size = 0;                         // > 0: rotating caches of this size
+};
+
+// One sequence to insert. Unset fields take the generator's defaults.
+struct BatchRequest {
+  std::vector<int32_t> prompt;
+  std::optional<int> max_tokens;
+  // A cache that already holds `cached_tokens` (e.g. from an earlier finished response); the
+  // prompt continues after them. Not modified: the generator works on a copy.
+  const PromptCache* cache = nullptr;
+  std::vector<int32_t> cached_tokens;
+  std::optional<SamplerOptions> sampler;
+  std::optional<std::vector<LogitsProcessor>> logits_processors;
+  std::optional<std::vector<std::vector<int32_t>>> stop_tokens;
+};
+
+struct BatchPromptResponse {
+  uint64_t uid = 0;
+  int64_t processed = 0;
+  int64_t total = 0;
+  bool end_of_prompt = false;
+};
+
+struct BatchTokenResponse {
+  uint64_t uid = 0;
+  int32_t token = 0;
+  std::vector<float> logprobs;
+  std::string finish_reason;  // "", "stop" (a stop sequence matched) or "length"
+  // Only when finished: the sequence's cache (holding every reported token, the last included)
+  // and the tokens it contains.
+  PromptCache prompt_cache;
+  std::vector<int32_t> all_tokens;
+};
+
+struct BatchStats {
+  int64_t prompt_tokens = 0;
+  double prompt_time = 0;
+  double prompt_tps = 0;
+  int64_t generation_tokens = 0;
+  double generation_time = 0;
+  double generation_tps = 0;
+  double peak_memory = 0;  // GB
+};
+
+class BatchGenerator {
+ public:
+  BatchGenerator(const Model& model, BatchGeneratorOptions options = {});
+  ~BatchGenerator();
+  BatchGenerator(const BatchGenerator&) = delete;
+  BatchGenerator& operator=(const BatchGenerator&) = delete;
+
+  // Queues sequences; returns their uids (increasing).
+  std::vector<uint64_t> insert(std::vector<BatchRequest> requests);
+  // Drops sequences wherever they are (queued, prefilling, decoding).
+  void remove(const std::vector<uint64_t>& uids);
+
+  struct Step {
+    std::vector<BatchPromptResponse> prompt;
+    std::vector<BatchTokenResponse> generation;
+  };
+  // One round: a decode step for the decoding batch, then some prefill work.
+  Step next();
+  // Rounds until some tokens are reported (empty when nothing is left to do).
+  std::vector<BatchTokenResponse> next_generated();
+  bool done() const;
+
+  BatchStats stats() const;
+  size_t prompt_cache_nbytes() const;
+
+ private:
+  struct Sequence;
+  void decode_step(Step& out);
+  void prefill_step(Step& out);
+  void start_decoding(std::unique_ptr<Sequence> seq);
+  void sample_pending(Sequence& seq, const float* logits);
+
+  const Model& model_;
+  BatchGeneratorOptions options_;
+  std::unique_ptr<Sampler> fallback_sampler_;
+  uint64_t next_uid_ = 0;
+  std::deque<std::unique_ptr<Sequence>> queue_;
+  std::vector<std::unique_ptr<Sequence>> prefilling_;
+  std::vector<std::unique_ptr<Sequence>> decoding_;  // row i of decode_cache_
+  PromptCache decode_cache_;
+  BatchStats stats_;
+};
+
+struct BatchGenerateResult {
+  std::vector<std::string> texts;
+  std::vector<std::vector<int32_t>> token_ids;
+  std::vector<std::vector<float>> logprobs;  // logprob of each generated token
+  std::vector<PromptCache> caches;
+  BatchStats stats;
+};
+
+// batch_generate: generates for every prompt (stop tokens = EOS ids, which are left out of the
+// outputs) and decodes each with the tokenizer.
+BatchGenerateResult batch_generate(const Model& model, const Tokenizer& tokenizer,
+                                   const std::vector<std::vector<int32_t>>& prompts,
+                                   const std::vector<int>& max_tokens,
+                                   const std::set<int32_t>& eos_token_ids,
+                                   BatchGeneratorOptions options = {});
+
+}  // namespace mlxlm

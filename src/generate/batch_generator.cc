@@ -1,0 +1,253 @@
+#include <algorithm>
+
+#include "base/error.h"
+#include "base/memory.h"
+#include "base/timer.h"
+#include "cache/cache_factory.h"
+#include "cache/rotating_kv_cache.h"
+#include "generate/stop_matcher.h"
+#include "kernels/ops.h"
+#include "mlxlm/batch.h"
+#include "models/model.h"
+
+namespace mlxlm {
+namespace {
+
+// The caches of a new batched sequence: the model's own, with every plain KVCache bounded to
+// max_kv_size as RotatingKVCache(max_kv_size, keep=0) (batch rotating caches keep no sink
+// tokens, as in mlx-lm's BatchGenerator).
+PromptCache batch_sequence_cache(const Model& model, int64_t max_kv_size) {
+  PromptCache cache = model.make_cache();
+  if (max_kv_size > 0) {
+    for (auto& c : cache) {
+      if (c->class_name() == "KVCache") c = std::make_unique<RotatingKVCache>(max_kv_size, 0);
+    }
+  }
+  return cache;
+}
+
+}  // namespace
+
+struct BatchGenerator::Sequence {
+  uint64_t uid = 0;
+  std::vector<int32_t> tokens;  // cached + prompt + reported tokens
+  int64_t prompt_begin = 0;     // tokens before this index were in the given cache
+  int64_t prompt_end = 0;
+  int64_t processed = 0;  // tokens already in the cache
+  int max_tokens = 0;
+  int generated = 0;
+  PromptCache cache;  // the sequence's own cache while it prefills
+  std::unique_ptr<Sampler> sampler;
+  std::vector<LogitsProcessor> processors;
+  StopSequenceMatcher matcher;
+  int32_t pending = 0;  // sampled, not yet fed or reported
+  std::vector<float> pending_logprobs;
+};
+
+BatchGenerator::BatchGenerator(const Model& model, BatchGeneratorOptions options)
+    : model_(model), options_(std::move(options)) {
+  options_.completion_batch_size =
+      std::max(options_.completion_batch_size, options_.prefill_batch_size);
+  if (options_.prefill_batch_size < 1 || options_.prefill_step_size < 1) {
+    throw InvalidInput("generate", "batch sizes and prefill_step_size must be positive");
+  }
+  fallback_sampler_ = std::make_unique<Sampler>(options_.sampler);
+}
+
+BatchGenerator::~BatchGenerator() = default;
+
+std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests) {
+  std::vector<uint64_t> uids;
+  for (auto& r : requests) {
+    if (r.prompt.empty()) throw InvalidInput("generate", "a batch request has an empty prompt");
+    auto seq = std::make_unique<Sequence>();
+    seq->uid = next_uid_++;
+    seq->tokens = r.cached_tokens;
+    seq->prompt_begin = static_cast<int64_t>(seq->tokens.size());
+    seq->tokens.insert(seq->tokens.end(), r.prompt.begin(), r.prompt.end());
+    seq->prompt_end = static_cast<int64_t>(seq->tokens.size());
+    seq->max_tokens = r.max_tokens.value_or(options_.max_tokens);
+    if (r.cache != nullptr) {
+      seq->cache = copy_prompt_cache(*r.cache);
+      seq->processed = seq->prompt_begin;
+    } else {
+      if (!r.cached_tokens.empty()) {
+        throw InvalidInput("generate", "cached_tokens were given without the cache holding them");
+      }
+      seq->cache = batch_sequence_cache(model_, options_.max_kv_size);
+    }
+    if (r.sampler) seq->sampler = std::make_unique<Sampler>(*r.sampler);
+    seq->processors = r.logits_processors.value_or(options_.logits_processors);
+    seq->matcher = StopSequenceMatcher(r.stop_tokens.value_or(options_.stop_tokens));
+    uids.push_back(seq->uid);
+    queue_.push_back(std::move(seq));
+  }
+  return uids;
+}
+
+void BatchGenerator::remove(const std::vector<uint64_t>& uids) {
+  auto doomed = [&](const std::unique_ptr<Sequence>& s) {
+    return std::find(uids.begin(), uids.end(), s->uid) != uids.end();
+  };
+  std::erase_if(queue_, doomed);
+  std::erase_if(prefilling_, doomed);
+  std::vector<int64_t> keep;
+  for (size_t i = 0; i < decoding_.size(); ++i) {
+    if (!doomed(decoding_[i])) keep.push_back(static_cast<int64_t>(i));
+  }
+  if (keep.size() == decoding_.size()) return;
+  if (keep.empty()) {
+    decode_cache_.clear();
+  } else {
+    for (auto& layer : decode_cache_) layer->filter(keep);
+  }
+  std::erase_if(decoding_, doomed);
+}
+
+bool BatchGenerator::done() const {
+  return queue_.empty() && prefilling_.empty() && decoding_.empty();
+}
+
+void BatchGenerator::sample_pending(Sequence& seq, const float* logits) {
+  const auto vocab = static_cast<size_t>(model_.info().vocab_size);
+  seq.pending_logprobs.assign(logits, logits + vocab);
+  for (auto& p : seq.processors) p(seq.tokens, seq.pending_logprobs);
+  const float lse = kernels::logsumexp(seq.pending_logprobs.data(), static_cast<int64_t>(vocab));
+  for (float& v : seq.pending_logprobs) v -= lse;
+  Sampler& sampler = seq.sampler ? *seq.sampler : *fallback_sampler_;
+  seq.pending = sampler.sample(seq.pending_logprobs);
+}
+
+void BatchGenerator::start_decoding(std::unique_ptr<Sequence> seq) {
+  for (size_t l = 0; l < seq->cache.size(); ++l) {
+    std::unique_ptr<Cache> single = merge_caches({seq->cache[l].get()});
+    if (decoding_.empty()) {
+      if (decode_cache_.size() < seq->cache.size()) decode_cache_.resize(seq->cache.size());
+      decode_cache_[l] = std::move(single);
+    } else {
+      decode_cache_[l]->extend(*single);
+    }
+  }
+  seq->cache.clear();
+  decoding_.push_back(std::move(seq));
+}
+
+void BatchGenerator::decode_step(Step& out) {
+  Timer timer;
+  const auto batch = static_cast<int64_t>(decoding_.size());
+  std::vector<int32_t> tokens;
+  tokens.reserve(batch);
+  for (const auto& s : decoding_) tokens.push_back(s->pending);
+  Tensor logits = model_.forward(tokens, batch, decode_cache_, /*last_only=*/true);
+  const int64_t vocab = model_.info().vocab_size;
+
+  std::vector<int64_t> keep;
+  for (int64_t i = 0; i < batch; ++i) {
+    Sequence& s = *decoding_[i];
+    BatchTokenResponse r;
+    r.uid = s.uid;
+    r.token = s.pending;
+    r.logprobs = std::move(s.pending_logprobs);
+    s.tokens.push_back(s.pending);
+    ++s.generated;
+    if (s.matcher.advance(s.pending)) {
+      r.finish_reason = "stop";
+    } else if (s.generated >= s.max_tokens) {
+      r.finish_reason = "length";
+    }
+    if (r.finish_reason.empty()) {
+      sample_pending(s, logits.data<float>() + i * vocab);
+      keep.push_back(i);
+    } else {
+      for (const auto& layer : decode_cache_) r.prompt_cache.push_back(layer->extract(i));
+      r.all_tokens = s.tokens;
+    }
+    out.generation.push_back(std::move(r));
+  }
+  stats_.generation_tokens += batch;
+  if (keep.size() < decoding_.size()) {
+    if (keep.empty()) {
+      decode_cache_.clear();
+    } else {
+      for (auto& layer : decode_cache_) layer->filter(keep);
+    }
+    std::vector<std::unique_ptr<Sequence>> kept;
+    for (int64_t i : keep) kept.push_back(std::move(decoding_[i]));
+    decoding_ = std::move(kept);
+  }
+  stats_.generation_time += timer.seconds();
+}
+
+void BatchGenerator::prefill_step(Step& out) {
+  Timer timer;
+  while (!queue_.empty() && static_cast<int>(prefilling_.size()) < options_.prefill_batch_size &&
+         static_cast<int>(prefilling_.size() + decoding_.size()) < options_.completion_batch_size) {
+    prefilling_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  std::vector<std::unique_ptr<Sequence>> still;
+  for (auto& seq : prefilling_) {
+    Sequence& s = *seq;
+    const int64_t remaining = s.prompt_end - s.processed;
+    BatchPromptResponse p;
+    p.uid = s.uid;
+    p.total = s.prompt_end - s.prompt_begin;
+    if (remaining > 1) {
+      // Up to one chunk of the prompt, always leaving its last token for the switch to decoding.
+      int64_t n = std::min<int64_t>(options_.prefill_step_size, remaining - 1);
+      model_.forward(std::span(s.tokens).subspan(s.processed, n), 1, s.cache, true);
+      s.processed += n;
+      stats_.prompt_tokens += n;
+      p.processed = s.processed - s.prompt_begin;
+      out.prompt.push_back(p);
+      still.push_back(std::move(seq));
+      continue;
+    }
+    Tensor logits = model_.forward(std::span(s.tokens).subspan(s.processed, 1), 1, s.cache, true);
+    s.processed += 1;
+    stats_.prompt_tokens += 1;
+    sample_pending(s, logits.data<float>());
+    p.processed = p.total;
+    p.end_of_prompt = true;
+    out.prompt.push_back(p);
+    start_decoding(std::move(seq));
+  }
+  prefilling_ = std::move(still);
+  stats_.prompt_time += timer.seconds();
+}
+
+BatchGenerator::Step BatchGenerator::next() {
+  Step out;
+  if (!decoding_.empty()) decode_step(out);
+  if (static_cast<int>(decoding_.size()) < options_.completion_batch_size &&
+      (!queue_.empty() || !prefilling_.empty())) {
+    prefill_step(out);
+  }
+  return out;
+}
+
+std::vector<BatchTokenResponse> BatchGenerator::next_generated() {
+  while (!done()) {
+    Step s = next();
+    if (!s.generation.empty()) return std::move(s.generation);
+  }
+  return {};
+}
+
+BatchStats BatchGenerator::stats() const {
+  BatchStats s = stats_;
+  s.prompt_tps = s.prompt_time > 0 ? static_cast<double>(s.prompt_tokens) / s.prompt_time : 0;
+  s.generation_tps =
+      s.generation_time > 0 ? static_cast<double>(s.generation_tokens) / s.generation_time : 0;
+  s.peak_memory = static_cast<double>(peak_memory_bytes()) / 1e9;
+  return s;
+}
+
+size_t BatchGenerator::prompt_cache_nbytes() const {
+  size_t n = mlxlm::prompt_cache_nbytes(decode_cache_);
+  for (const auto& s : prefilling_) n += mlxlm::prompt_cache_nbytes(s->cache);
+  for (const auto& s : queue_) n += mlxlm::prompt_cache_nbytes(s->cache);
+  return n;
+}
+
+}  // namespace mlxlm

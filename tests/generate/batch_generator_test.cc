@@ -1,0 +1,230 @@
+// Continuous batching (spec 2.4 / 10.2) against single-sequence generation on a random model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "cache/kv_cache.h"
+#include "cache/rotating_kv_cache.h"
+#include "generate/stop_matcher.h"
+#include "mlxlm/batch.h"
+#include "models/make_prompt_cache.h"
+#include "models/registry.h"
+#include "random_model.h"
+#include "testing/shared_data.h"
+
+namespace mlxlm {
+namespace {
+
+class BatchGeneratorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::RandomModelSpec spec;
+    spec.vocab = 96;
+    testing::write_random_model(dir_.path(), spec);
+    model_ = load_model(dir_.path());
+  }
+
+  struct Single {
+    std::vector<int32_t> tokens;
+    std::vector<std::vector<float>> logprobs;
+  };
+  // Greedy single-sequence generation with a plain (or rotating) cache.
+  Single single(const std::vector<int32_t>& prompt, int n, int64_t max_kv = 0,
+                PromptCache* cache = nullptr) {
+    PromptCache own = model_->make_cache();
+    if (max_kv > 0) {  // what the batch generator uses: RotatingKVCache(max_kv, keep=0)
+      for (auto& c : own) c = std::make_unique<RotatingKVCache>(max_kv, 0);
+    }
+    PromptCache& c = cache != nullptr ? *cache : own;
+    Sampler greedy;
+    GenerateStepOptions o;
+    o.max_tokens = n;
+    TokenGenerator gen(*model_, prompt, c, greedy, {}, o);
+    Single s;
+    while (auto step = gen.next()) {
+      s.tokens.push_back(step->token);
+      s.logprobs.emplace_back(step->logprobs.begin(), step->logprobs.end());
+    }
+    gen.commit();
+    return s;
+  }
+
+  static void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t v = 0; v < a.size(); ++v) ASSERT_NEAR(a[v], b[v], tol) << "index " << v;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Model> model_;
+  const std::vector<std::vector<int32_t>> prompts_ = {
+      {3, 14, 15, 92, 65}, {35, 89}, {79, 32, 38, 46, 26, 43, 38, 32, 79}, {50, 28, 84}};
+};
+
+std::map<uint64_t, std::vector<BatchTokenResponse>> run_all(BatchGenerator& gen) {
+  std::map<uint64_t, std::vector<BatchTokenResponse>> out;
+  while (!gen.done()) {
+    for (auto& r : gen.next_generated()) out[r.uid].push_back(std::move(r));
+  }
+  return out;
+}
+
+TEST_F(BatchGeneratorTest, BatchedTokensAndLogprobsMatchSingleSequences) {
+  for (int64_t max_kv : {int64_t{0}, int64_t{6}}) {
+    SCOPED_TRACE(max_kv == 0 ? "KVCache" : "RotatingKVCache(6)");
+    BatchGeneratorOptions o;
+    o.max_tokens = 6;
+    o.max_kv_size = max_kv;
+    BatchGenerator gen(*model_, o);
+    std::vector<BatchRequest> reqs;
+    for (const auto& p : prompts_) reqs.push_back({.prompt = p});
+    auto uids = gen.insert(std::move(reqs));
+    auto out = run_all(gen);
+    for (size_t i = 0; i < prompts_.size(); ++i) {
+      Single s = single(prompts_[i], 6, max_kv);
+      const auto& rs = out[uids[i]];
+      ASSERT_EQ(rs.size(), 6u);
+      for (size_t t = 0; t < rs.size(); ++t) {
+        EXPECT_EQ(rs[t].token, s.tokens[t]) << "prompt " << i << " token " << t;
+        expect_close(rs[t].logprobs, s.logprobs[t], 1e-4f);
+      }
+      EXPECT_EQ(rs.back().finish_reason, "length");
+    }
+  }
+}
+
+TEST_F(BatchGeneratorTest, PerSequenceMaxTokensGiveTheSingleRunTokens) {
+  BatchGeneratorOptions o;
+  o.prefill_batch_size = 2;
+  o.completion_batch_size = 3;
+  o.prefill_step_size = 2;  // several prefill rounds, sequences joining a running batch
+  BatchGenerator gen(*model_, o);
+  std::vector<BatchRequest> reqs;
+  for (size_t i = 0; i < prompts_.size(); ++i)
+    reqs.push_back({.prompt = prompts_[i], .max_tokens = int(2 + i)});
+  auto uids = gen.insert(std::move(reqs));
+  auto out = run_all(gen);
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    std::vector<int32_t> got;
+    for (const auto& r : out[uids[i]]) got.push_back(r.token);
+    EXPECT_EQ(got, single(prompts_[i], static_cast<int>(2 + i)).tokens) << "prompt " << i;
+    EXPECT_EQ(out[uids[i]].back().finish_reason, "length");
+  }
+}
+
+TEST_F(BatchGeneratorTest, ReturnedCachesContinueLikeASingleSequence) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 3;
+  BatchGenerator gen(*model_, o);
+  std::vector<BatchRequest> reqs;
+  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
+  auto uids = gen.insert(std::move(reqs));
+  auto first = run_all(gen);
+
+  // Continue every sequence with a new prompt through its returned cache.
+  const std::vector<int32_t> follow = {11, 12, 13};
+  BatchGenerator gen2(*model_, o);
+  std::vector<BatchRequest> more;
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    const BatchTokenResponse& last = first[uids[i]].back();
+    ASSERT_FALSE(last.prompt_cache.empty());
+    EXPECT_EQ(last.prompt_cache[0]->offset(), static_cast<int64_t>(last.all_tokens.size()));
+    more.push_back(
+        {.prompt = follow, .cache = &last.prompt_cache, .cached_tokens = last.all_tokens});
+  }
+  auto uids2 = gen2.insert(std::move(more));
+  auto second = run_all(gen2);
+
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    // Single sequence: prompt, its 3 tokens (all in the cache), then the follow-up prompt.
+    PromptCache cache = make_prompt_cache(*model_);
+    Single s1 = single(prompts_[i], 3, 0, &cache);
+    Single s2 = single(follow, 3, 0, &cache);
+    const auto& rs = second[uids2[i]];
+    ASSERT_EQ(rs.size(), 3u);
+    for (size_t t = 0; t < 3; ++t) {
+      EXPECT_EQ(rs[t].token, s2.tokens[t]);
+      expect_close(rs[t].logprobs, s2.logprobs[t], 1e-4f);
+    }
+  }
+}
+
+TEST_F(BatchGeneratorTest, RemovalDuringPrefillKeepsTheBatchConsistent) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 4;
+  o.prefill_step_size = 2;
+  BatchGenerator gen(*model_, o);
+  std::vector<BatchRequest> reqs;
+  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
+  auto uids = gen.insert(std::move(reqs));
+  auto step = gen.next();  // some prompts are now part-way through prefill
+  ASSERT_FALSE(step.prompt.empty());
+  gen.remove({uids[2]});  // the longest prompt, still prefilling
+  auto out = run_all(gen);
+  EXPECT_EQ(out.count(uids[2]), 0u);
+  for (size_t i : {0, 1, 3}) {
+    std::vector<int32_t> got;
+    for (const auto& r : out[uids[i]]) got.push_back(r.token);
+    EXPECT_EQ(got, single(prompts_[i], 4).tokens) << "prompt " << i;
+  }
+}
+
+TEST_F(BatchGeneratorTest, RemovalWhileDecodingKeepsOtherRowsExact) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 6;
+  BatchGenerator gen(*model_, o);
+  std::vector<BatchRequest> reqs;
+  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
+  auto uids = gen.insert(std::move(reqs));
+  std::map<uint64_t, std::vector<int32_t>> got;
+  bool removed = false;
+  while (!gen.done()) {
+    for (auto& r : gen.next_generated()) got[r.uid].push_back(r.token);
+    if (!removed && got[uids[0]].size() >= 2) {
+      gen.remove({uids[0]});
+      removed = true;
+    }
+  }
+  for (size_t i : {1, 2, 3}) EXPECT_EQ(got[uids[i]], single(prompts_[i], 6).tokens);
+}
+
+TEST_F(BatchGeneratorTest, ProcessorsSeeThePromptFirstAndStopSequencesEndRows) {
+  std::vector<size_t> first_seen;
+  LogitsProcessor record = [&](std::span<const int32_t> tokens, std::span<float>) {
+    if (first_seen.empty()) first_seen.push_back(tokens.size());
+  };
+  LogitsProcessor force7 = [](std::span<const int32_t>, std::span<float> logits) {
+    logits[7] += 1000.0f;
+  };
+  BatchGeneratorOptions o;
+  o.max_tokens = 5;
+  BatchGenerator gen(*model_, o);
+  auto uids = gen.insert({{.prompt = prompts_[0], .logits_processors = std::vector{record}},
+                          {.prompt = prompts_[1],
+                           .logits_processors = std::vector{force7},
+                           .stop_tokens = std::vector<std::vector<int32_t>>{{7, 7}}}});
+  auto out = run_all(gen);
+  EXPECT_EQ(first_seen, (std::vector<size_t>{prompts_[0].size()}));
+  const auto& forced = out[uids[1]];
+  ASSERT_EQ(forced.size(), 2u);  // 7, then 7 completes the stop sequence
+  EXPECT_EQ(forced[0].token, 7);
+  EXPECT_EQ(forced[1].finish_reason, "stop");
+  EXPECT_NEAR(forced[0].logprobs[7], 0.0f, 1e-4f);
+}
+
+TEST(StopSequenceMatcher, MatchesSequencesAcrossPartialOverlaps) {
+  StopSequenceMatcher m({{2}, {5, 6, 7}, {6, 8}});
+  EXPECT_FALSE(m.advance(5));
+  EXPECT_FALSE(m.advance(6));
+  EXPECT_TRUE(m.advance(8));  // 5,6 fails over to the suffix 6, then 6,8 matches
+  m.reset();
+  EXPECT_FALSE(m.advance(5));
+  EXPECT_FALSE(m.advance(5));
+  EXPECT_FALSE(m.advance(6));
+  EXPECT_TRUE(m.advance(7));
+  EXPECT_TRUE(m.advance(2));
+  EXPECT_FALSE(m.advance(9));
+}
+
+}  // namespace
+}  // namespace mlxlm
