@@ -2,7 +2,9 @@
 // byte_fallback, ignore_merges, continuing_subword_prefix / end_of_word_suffix and fuse_unk.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
+#include <unordered_map>
 
 #include "tokenizer/byte_level.h"
 #include "tokenizer/model_spec.h"
@@ -13,6 +15,21 @@ namespace mlxlm::tok {
 namespace {
 
 constexpr size_t kHeapThreshold = 24;  // below this a linear scan beats a heap
+constexpr size_t kMaxCachedPiece = 48;
+constexpr size_t kMaxCacheEntries = 1 << 16;
+
+std::atomic<uint64_t> next_model_serial{1};
+
+// Words repeat (Zipf), so each thread remembers the ids of the pieces it has encoded, per model
+// instance and input form; thread-local storage keeps concurrent const use free of locks.
+std::unordered_map<std::string, std::vector<int32_t>>& piece_cache(uint64_t key) {
+  thread_local std::unordered_map<uint64_t, std::unordered_map<std::string, std::vector<int32_t>>>
+      caches;
+  if (caches.size() > 8 && !caches.count(key)) caches.clear();
+  auto& c = caches[key];
+  if (c.size() > kMaxCacheEntries) c.clear();
+  return c;
+}
 
 class BpeModel : public Model {
  public:
@@ -39,6 +56,8 @@ class BpeModel : public Model {
   void merge_small(std::vector<Symbol>& syms) const;
   void merge_heap(std::vector<Symbol>& syms) const;
   void build_merges(const ModelSpec& spec, const std::string& where);
+  void tokenize_uncached(std::string_view piece, bool raw_bytes, std::vector<int32_t>& ids) const;
+  uint64_t serial_ = next_model_serial.fetch_add(1);
 
   Vocab vocab_;
   PairMap merges_;
@@ -255,6 +274,24 @@ void BpeModel::merge_heap(std::vector<Symbol>& syms) const {
 
 void BpeModel::tokenize(std::string_view piece, bool raw_bytes, std::vector<int32_t>& ids) const {
   if (piece.empty()) return;
+  if (piece.size() > kMaxCachedPiece) {
+    tokenize_uncached(piece, raw_bytes, ids);
+    return;
+  }
+  auto& cache = piece_cache(serial_ * 2 + (raw_bytes ? 1 : 0));
+  auto it = cache.find(std::string(piece));
+  if (it != cache.end()) {
+    ids.insert(ids.end(), it->second.begin(), it->second.end());
+    return;
+  }
+  size_t start = ids.size();
+  tokenize_uncached(piece, raw_bytes, ids);
+  cache.emplace(std::string(piece),
+                std::vector<int32_t>(ids.begin() + static_cast<long>(start), ids.end()));
+}
+
+void BpeModel::tokenize_uncached(std::string_view piece, bool raw_bytes,
+                                 std::vector<int32_t>& ids) const {
   std::string converted;
   if (raw_bytes && (!prefix_.empty() || !suffix_.empty() || ignore_merges_)) {
     converted = byte_level::encode(piece);
