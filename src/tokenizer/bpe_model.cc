@@ -2,7 +2,9 @@
 // byte_fallback, ignore_merges, continuing_subword_prefix / end_of_word_suffix and fuse_unk.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdio>
+#include <unordered_map>
 
 #include "tokenizer/byte_level.h"
 #include "tokenizer/model_spec.h"
@@ -13,6 +15,21 @@ namespace mlxlm::tok {
 namespace {
 
 constexpr size_t kHeapThreshold = 24;  // below this a linear scan beats a heap
+constexpr size_t kMaxCachedPiece = 48;
+constexpr size_t kMaxCacheEntries = 1 << 16;
+
+std::atomic<uint64_t> next_model_serial{1};
+
+// Words repeat (Zipf), so each thread remembers the ids of the pieces it has encoded, per model
+// instance and input form; thread-local storage keeps concurrent const use free of locks.
+std::unordered_map<std::string, std::vector<int32_t>>& piece_cache(uint64_t key) {
+  thread_local std::unordered_map<uint64_t, std::unordered_map<std::string, std::vector<int32_t>>>
+      caches;
+  if (caches.size() > 8 && !caches.count(key)) caches.clear();
+  auto& c = caches[key];
+  if (c.size() > kMaxCacheEntries) c.clear();
+  return c;
+}
 
 class BpeModel : public Model {
  public:
@@ -38,6 +55,9 @@ class BpeModel : public Model {
   void merge(std::vector<Symbol>& syms) const;
   void merge_small(std::vector<Symbol>& syms) const;
   void merge_heap(std::vector<Symbol>& syms) const;
+  void build_merges(const ModelSpec& spec, const std::string& where);
+  void tokenize_uncached(std::string_view piece, bool raw_bytes, std::vector<int32_t>& ids) const;
+  uint64_t serial_ = next_model_serial.fetch_add(1);
 
   Vocab vocab_;
   PairMap merges_;
@@ -68,29 +88,68 @@ BpeModel::BpeModel(const ModelSpec& spec) {
     std::snprintf(name, sizeof name, "<0x%02X>", b);
     byte_fallback_ids_[b] = vocab_.find(name).value_or(-1);
   }
-  merges_.reserve(spec.merges.size());
-  std::string merged;
-  for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
-    const auto& [a, b] = spec.merges[rank];
-    auto ia = vocab_.find(a);
-    auto ib = vocab_.find(b);
-    if (!ia || !ib) {
-      fail(where + ".merges[" + std::to_string(rank) + "]",
-           "merge '" + std::string(a) + " " + std::string(b) + "' names token '" +
-               std::string(!ia ? a : b) + "' that is not in the vocabulary");
+  build_merges(spec, where);
+}
+
+void BpeModel::build_merges(const ModelSpec& spec, const std::string& where) {
+  // Three hash probes per merge over tables far larger than the caches: done in batches whose
+  // slots are prefetched first, which is what keeps a 280k-merge load well under 150 ms.
+  constexpr size_t kBatch = 64;
+  const auto& merges = spec.merges;
+  merges_.reserve(merges.size());
+  std::array<std::string, kBatch> merged;
+  std::array<uint64_t, kBatch> ha{}, hb{}, hm{};
+  std::array<int32_t, kBatch> ia{}, ib{}, im{};
+  // Vocabularies made by BPE training give merge r the id r + (number of base tokens): guessing
+  // that id and checking the token string (sequential memory) saves the third probe.
+  int64_t id_offset = 0;
+  for (size_t base = 0; base < merges.size(); base += kBatch) {
+    size_t n = std::min(kBatch, merges.size() - base);
+    for (size_t k = 0; k < n; ++k) {
+      const auto& [a, b] = merges[base + k];
+      std::string_view rhs = b;
+      if (!prefix_.empty() && rhs.substr(0, prefix_.size()) == prefix_)
+        rhs.remove_prefix(prefix_.size());
+      merged[k].assign(a);
+      merged[k].append(rhs);
+      ha[k] = hash_bytes(a);
+      hb[k] = hash_bytes(b);
+      vocab_.prefetch(ha[k]);
+      vocab_.prefetch(hb[k]);
+      auto guess = static_cast<int32_t>(static_cast<int64_t>(base + k) + id_offset);
+      auto guessed = vocab_.token(guess);
+      if (guessed && *guessed == merged[k]) {
+        im[k] = guess;
+      } else {
+        im[k] = -1;
+        hm[k] = hash_bytes(merged[k]);
+        vocab_.prefetch(hm[k]);
+      }
     }
-    merged.assign(a);
-    std::string_view rhs = b;
-    if (!prefix_.empty() && rhs.substr(0, prefix_.size()) == prefix_)
-      rhs.remove_prefix(prefix_.size());
-    merged.append(rhs);
-    auto im = vocab_.find(merged);
-    if (!im) {
-      fail(where + ".merges[" + std::to_string(rank) + "]",
-           "merge '" + std::string(a) + " " + std::string(b) + "' makes token '" + merged +
-               "' that is not in the vocabulary");
+    for (size_t k = 0; k < n; ++k) {
+      const auto& [a, b] = merges[base + k];
+      auto fa = vocab_.find(a, ha[k]);
+      auto fb = vocab_.find(b, hb[k]);
+      if (!fa || !fb) {
+        fail(where + ".merges[" + std::to_string(base + k) + "]",
+             "merge '" + std::string(a) + " " + std::string(b) + "' names token '" +
+                 std::string(!fa ? a : b) + "' that is not in the vocabulary");
+      }
+      std::optional<int32_t> fm = im[k];
+      if (im[k] < 0) fm = vocab_.find(merged[k], hm[k]);
+      if (!fm) {
+        fail(where + ".merges[" + std::to_string(base + k) + "]",
+             "merge '" + std::string(a) + " " + std::string(b) + "' makes token '" + merged[k] +
+                 "' that is not in the vocabulary");
+      }
+      ia[k] = *fa;
+      ib[k] = *fb;
+      im[k] = *fm;
+      id_offset = static_cast<int64_t>(*fm) - static_cast<int64_t>(base + k);
+      merges_.prefetch(ia[k], ib[k]);
     }
-    merges_.insert(*ia, *ib, static_cast<int32_t>(rank), *im);
+    for (size_t k = 0; k < n; ++k)
+      merges_.insert(ia[k], ib[k], static_cast<int32_t>(base + k), im[k]);
   }
 }
 
@@ -215,6 +274,24 @@ void BpeModel::merge_heap(std::vector<Symbol>& syms) const {
 
 void BpeModel::tokenize(std::string_view piece, bool raw_bytes, std::vector<int32_t>& ids) const {
   if (piece.empty()) return;
+  if (piece.size() > kMaxCachedPiece) {
+    tokenize_uncached(piece, raw_bytes, ids);
+    return;
+  }
+  auto& cache = piece_cache(serial_ * 2 + (raw_bytes ? 1 : 0));
+  auto it = cache.find(std::string(piece));
+  if (it != cache.end()) {
+    ids.insert(ids.end(), it->second.begin(), it->second.end());
+    return;
+  }
+  size_t start = ids.size();
+  tokenize_uncached(piece, raw_bytes, ids);
+  cache.emplace(std::string(piece),
+                std::vector<int32_t>(ids.begin() + static_cast<long>(start), ids.end()));
+}
+
+void BpeModel::tokenize_uncached(std::string_view piece, bool raw_bytes,
+                                 std::vector<int32_t>& ids) const {
   std::string converted;
   if (raw_bytes && (!prefix_.empty() || !suffix_.empty() || ignore_merges_)) {
     converted = byte_level::encode(piece);

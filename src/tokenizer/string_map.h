@@ -26,6 +26,14 @@ inline uint64_t hash_bytes(std::string_view s) {
   return h ^ (h >> 32);
 }
 
+// The first 8 bytes of a key, zero-padded: compared inline so that most probes of short tokens
+// never touch the key arena.
+inline uint64_t key_prefix(std::string_view s) {
+  uint64_t p = 0;
+  __builtin_memcpy(&p, s.data(), s.size() < 8 ? s.size() : 8);
+  return p;
+}
+
 // Maps strings to int32 values. Keys are copied into one arena.
 class StringMap {
  public:
@@ -36,53 +44,56 @@ class StringMap {
     arena_.reserve(n * 8);
   }
   // Inserts or overwrites; returns false when the key was already present.
-  bool insert(std::string_view key, int32_t value) {
+  bool insert(std::string_view key, int32_t value) { return insert(key, value, hash_bytes(key)); }
+  bool insert(std::string_view key, int32_t value, uint64_t h) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    uint64_t h = hash_bytes(key);
     size_t mask = slots_.size() - 1;
+    uint64_t prefix = key_prefix(key);
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       Slot& s = slots_[i];
       if (s.len == kEmpty) {
-        s = Slot{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(key.size()),
+        s = Slot{prefix, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(key.size()),
                  static_cast<uint32_t>(h), value};
-        arena_.append(key);
+        if (key.size() > 8) arena_.append(key.substr(8));
         ++size_;
         return true;
       }
-      if (s.hash == static_cast<uint32_t>(h) && key_of(s) == key) {
+      if (matches(s, key, prefix, h)) {
         s.value = value;
         return false;
       }
     }
   }
-  std::optional<int32_t> find(std::string_view key) const {
+  std::optional<int32_t> find(std::string_view key) const { return find(key, hash_bytes(key)); }
+  std::optional<int32_t> find(std::string_view key, uint64_t h) const {
     if (slots_.empty()) return std::nullopt;
-    uint64_t h = hash_bytes(key);
     size_t mask = slots_.size() - 1;
+    uint64_t prefix = key_prefix(key);
     for (size_t i = h & mask;; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
       if (s.len == kEmpty) return std::nullopt;
-      if (s.hash == static_cast<uint32_t>(h) && key_of(s) == key) return s.value;
+      if (matches(s, key, prefix, h)) return s.value;
     }
+  }
+  // Hints the slot of hash `h` into cache ahead of a find (load-time batches).
+  void prefetch(uint64_t h) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
   }
   size_t size() const { return size_; }
-  template <typename Fn>
-  void for_each(Fn fn) const {
-    for (const auto& s : slots_) {
-      if (s.len != kEmpty) fn(key_of(s), s.value);
-    }
-  }
 
  private:
   static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
   struct Slot {
-    uint32_t offset = 0;
+    uint64_t prefix = 0;
+    uint32_t offset = 0;  // of the key's bytes after the first 8
     uint32_t len = kEmpty;
     uint32_t hash = 0;
     int32_t value = 0;
   };
-  std::string_view key_of(const Slot& s) const {
-    return std::string_view(arena_).substr(s.offset, s.len);
+  bool matches(const Slot& s, std::string_view key, uint64_t prefix, uint64_t h) const {
+    if (s.hash != static_cast<uint32_t>(h) || s.len != key.size() || s.prefix != prefix)
+      return false;
+    return key.size() <= 8 || std::string_view(arena_).substr(s.offset, s.len - 8) == key.substr(8);
   }
   void grow() {
     std::vector<Slot> old;
@@ -91,7 +102,7 @@ class StringMap {
     size_t mask = slots_.size() - 1;
     for (const auto& s : old) {
       if (s.len == kEmpty) continue;
-      size_t i = hash_bytes(key_of(s)) & mask;
+      size_t i = s.hash & mask;  // the low 32 bits of the hash pick the slot while capacity < 2^32
       while (slots_[i].len != kEmpty) i = (i + 1) & mask;
       slots_[i] = s;
     }
@@ -106,12 +117,15 @@ class PairMap {
  public:
   void reserve(size_t n) {
     size_t cap = 16;
-    while (cap < n * 2) cap <<= 1;
+    while (cap * 3 < n * 4) cap <<= 1;  // load factor at most 3/4
     slots_.assign(cap, Slot{});
   }
   // Keeps the first insertion of a pair (the lowest rank), as HF does for duplicate merges.
+  void prefetch(int32_t a, int32_t b) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[mix(pack(a, b)) & (slots_.size() - 1)]);
+  }
   void insert(int32_t a, int32_t b, int32_t rank, int32_t merged) {
-    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
     uint64_t key = pack(a, b);
     size_t mask = slots_.size() - 1;
     for (size_t i = mix(key) & mask;; i = (i + 1) & mask) {

@@ -1,5 +1,7 @@
 #include "tokenizer/vocab.h"
 
+#include <array>
+
 #include "tokenizer/components.h"
 
 namespace mlxlm::tok {
@@ -18,8 +20,20 @@ void Vocab::build(const std::vector<std::pair<std::string_view, int64_t>>& entri
   }
   offsets_.assign(static_cast<size_t>(max_id + 1), {0, kMissing});
   arena_.reserve(bytes);
+  constexpr size_t kBatch = 64;  // prefetch a batch of slots before inserting (load time)
+  std::array<uint64_t, kBatch> hashes{};
+  for (size_t base = 0; base < entries.size(); base += kBatch) {
+    size_t n = std::min(kBatch, entries.size() - base);
+    for (size_t k = 0; k < n; ++k) {
+      hashes[k] = hash_bytes(entries[base + k].first);
+      map_.prefetch(hashes[k]);
+    }
+    for (size_t k = 0; k < n; ++k) {
+      map_.insert(entries[base + k].first, static_cast<int32_t>(entries[base + k].second),
+                  hashes[k]);
+    }
+  }
   for (const auto& [token, id] : entries) {
-    map_.insert(token, static_cast<int32_t>(id));
     offsets_[static_cast<size_t>(id)] = {static_cast<uint32_t>(arena_.size()),
                                          static_cast<uint32_t>(token.size())};
     arena_.append(token);

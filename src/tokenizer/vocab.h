@@ -17,6 +17,10 @@ class Vocab {
   void build(const std::vector<std::pair<std::string_view, int64_t>>& entries,
              const std::string& where);
   std::optional<int32_t> find(std::string_view token) const { return map_.find(token); }
+  std::optional<int32_t> find(std::string_view token, uint64_t hash) const {
+    return map_.find(token, hash);
+  }
+  void prefetch(uint64_t hash) const { map_.prefetch(hash); }
   std::optional<std::string_view> token(int32_t id) const {
     if (id < 0 || static_cast<size_t>(id) >= offsets_.size() || offsets_[id].second == kMissing) {
       return std::nullopt;
