@@ -269,7 +269,7 @@ Value Interpreter::call_macro(const Stmt& def, const std::shared_ptr<Scope>& clo
                                                   "' was not provided"));
     }
   }
-  scope->set("varargs", Value::list(std::move(varargs)));
+  scope->set("varargs", Value::tuple(std::move(varargs)));
   scope->set("kwargs", Value::dict(std::move(kwargs)));
   if (!caller.is_undefined()) scope->set("caller", caller);
   std::string out;
