@@ -77,6 +77,8 @@ std::string render_impl(const jinja::Template& tmpl, const J& messages,
   }
   jinja::Dict vars;
   for (const auto& [name, token] : options.special_tokens) vars.set(Value(name), Value(token));
+  if (options.bos_token) vars.set(Value("bos_token"), Value(*options.bos_token));
+  if (options.eos_token) vars.set(Value("eos_token"), Value(*options.eos_token));
   Value message_values = jinja::from_json(messages);
   vars.set(Value("messages"), message_values);
   vars.set(Value("tools"), jinja::from_json(options.tools));

@@ -30,8 +30,12 @@ struct ChatTemplateOptions {
   // Extra template variables (a JSON object), e.g. {"enable_thinking": false}; they override
   // the variables above when names clash.
   OrderedJson extra = OrderedJson::object();
-  // Special-token strings (bos_token, eos_token, pad_token, unk_token...). A token that is
-  // absent is undefined in the template, as when the tokenizer has none.
+  // The tokenizer's BOS / EOS strings; nullopt leaves them to `special_tokens`, and a token
+  // given nowhere is undefined in the template (as when the tokenizer has none).
+  std::optional<std::string> bos_token;
+  std::optional<std::string> eos_token;
+  // Other special-token strings by variable name (pad_token, unk_token...), as loaded by
+  // load_tokenizer_chat_config (which includes bos_token / eos_token).
   std::map<std::string, std::string> special_tokens;
   // The date strftime_now() reports, "YYYY-MM-DD" (midnight); nullopt: the local clock.
   std::optional<std::string> date;

@@ -48,9 +48,10 @@ Value Interpreter::getattr(const Value& obj, const std::string& name) {
 Value Interpreter::getitem(const Value& obj, const Value& key) {
   if (obj.is_undefined()) fail_undefined(obj);
   if (obj.is_dict()) {
-    if (key.is_list() || key.is_dict())
-      raise_type_error("unhashable type: '" + key.type_name() + "'");
-    if (const Value* v = obj.as_dict().find(key)) return *v;
+    // An unhashable key is a TypeError that Jinja2's getitem swallows into Undefined.
+    if (!key.is_list() && !key.is_dict()) {
+      if (const Value* v = obj.as_dict().find(key)) return *v;
+    }
   } else if ((obj.is_sequence() || obj.is_string()) && (key.is_int() || key.is_bool())) {
     int64_t i = key.as_int();
     if (obj.is_string()) {
@@ -65,11 +66,11 @@ Value Interpreter::getitem(const Value& obj, const Value& key) {
       if (i < 0) i += n;
       if (i >= 0 && i < n) return items[static_cast<size_t>(i)];
     }
-    return Value::undefined("UndefinedError: '" + object_description(obj) + "' has no element " +
+    return Value::undefined("UndefinedError: " + object_description(obj) + " has no element " +
                             std::to_string(key.as_int()));
   }
   if (key.is_string()) return getattr(obj, key.as_string());
-  return Value::undefined("UndefinedError: '" + object_description(obj) + "' has no element " +
+  return Value::undefined("UndefinedError: " + object_description(obj) + " has no element " +
                           py_repr(key));
 }
 
@@ -152,8 +153,7 @@ Value Interpreter::eval_slice(const Expr& e, const std::shared_ptr<Scope>& scope
   auto step = bound(e.c);
   if (obj.is_undefined()) fail_undefined(obj);
   if (!obj.is_sequence() && !obj.is_string()) {
-    return Value::undefined("UndefinedError: '" + object_description(obj) +
-                            "' has no element slice");
+    return Value::undefined("UndefinedError: " + object_description(obj) + " has no element slice");
   }
   return slice_value(obj, start, stop, step);
 }

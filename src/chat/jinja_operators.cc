@@ -145,9 +145,14 @@ int compare_sequences(const List& x, const List& y) {
 
 Value binary_op(Interpreter& interp, const std::string& op, const Value& a, const Value& b) {
   if (op == "~") {
-    std::string s = py_str(a) + py_str(b);
-    interp.check_string(s.size());
-    return Value(std::move(s));
+    if (a.is_string() && b.is_string()) {
+      interp.check_string(a.as_string().size() + b.as_string().size());
+      return Value(a.as_string() + b.as_string());
+    }
+    std::string s = py_str(a);
+    std::string t = py_str(b);
+    interp.check_string(s.size() + t.size());
+    return Value(s + t);
   }
   if (a.is_undefined()) fail_undefined(a);
   if (b.is_undefined()) fail_undefined(b);

@@ -36,11 +36,16 @@ TEST(ChatTemplate, ToolsAreNoneWhenAbsent) {
 }
 
 TEST(ChatTemplate, ExtraVariablesAndSpecialTokens) {
-  ChatTemplate t("{{ bos_token }}|{{ eos_token is defined }}|{{ enable_thinking }}");
+  ChatTemplate t(
+      "{{ bos_token }}|{{ eos_token is defined }}|{{ enable_thinking }}|{{ pad_token }}");
   ChatTemplateOptions o;
-  o.special_tokens["bos_token"] = "<s>";
+  o.special_tokens["bos_token"] = "<unused>";
+  o.special_tokens["pad_token"] = "<pad>";
+  o.bos_token = "<s>";
   o.extra = msgs(R"({"enable_thinking": false})");
-  EXPECT_EQ(t.render(msgs("[]"), o), "<s>|False|False");
+  EXPECT_EQ(t.render(msgs("[]"), o), "<s>|False|False|<pad>");
+  o.eos_token = "</s>";
+  EXPECT_EQ(t.render(msgs("[]"), o), "<s>|True|False|<pad>");
 }
 
 TEST(ChatTemplate, ToolCallArgumentsKeepTheirKeyOrder) {
