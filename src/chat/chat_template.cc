@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "base/mapped_file.h"
+#include "chat/jinja_error.h"
 #include "chat/jinja_json.h"
 #include "chat/jinja_template.h"
 #include "chat/jinja_unicode.h"
@@ -18,7 +19,8 @@ namespace {
 std::string cut_after_final_message(const std::string& rendered, const jinja::Value& messages) {
   using jinja::Value;
   if (!messages.is_sequence() || messages.as_list().empty()) {
-    throw InvalidInput("chat", "continue_final_message is set but there are no messages");
+    throw jinja::RenderError("ValueError",
+                             "continue_final_message is set but there are no messages");
   }
   const Value& last = messages.as_list().back();
   const Value* content = last.is_dict() ? last.as_dict().find(std::string("content")) : nullptr;
@@ -34,23 +36,25 @@ std::string cut_after_final_message(const std::string& rendered, const jinja::Va
       }
     }
     if (!found) {
-      throw InvalidInput("chat",
-                         "continue_final_message is set but we could not find any text to "
-                         "continue in the final message!");
+      throw jinja::RenderError("ValueError",
+                               "continue_final_message is set but we could not find any text to "
+                               "continue in the final message!");
     }
   } else if (content != nullptr && content->is_string()) {
     final_text = content->as_string();
   } else {
-    throw InvalidInput("chat", "continue_final_message is set but the final message has no text");
+    throw jinja::RenderError("ValueError",
+                             "continue_final_message is set but the final message has no text");
   }
   std::string stripped = jinja::uni::strip(final_text, nullptr, true, true);
   std::string lstripped = jinja::uni::strip(final_text, nullptr, true, false);
   size_t at = rendered.rfind(stripped);
   if (at == std::string::npos) {
-    throw InvalidInput("chat",
-                       "continue_final_message is set but the final message does not appear in "
-                       "the chat after applying the chat template! This can happen if the chat "
-                       "template deletes portions of the final message.");
+    throw jinja::RenderError(
+        "ValueError",
+        "continue_final_message is set but the final message does not appear in "
+        "the chat after applying the chat template! This can happen if the chat "
+        "template deletes portions of the final message.");
   }
   if (rendered.compare(at, lstripped.size(), final_text) == 0) {
     return rendered.substr(0, at + lstripped.size());
@@ -63,17 +67,18 @@ std::string render_impl(const jinja::Template& tmpl, const J& messages,
                         const ChatTemplateOptions& options) {
   using jinja::Value;
   if (options.continue_final_message && options.add_generation_prompt) {
-    throw InvalidInput("chat",
-                       "continue_final_message and add_generation_prompt are not compatible: use "
-                       "continue_final_message to continue the final message, "
-                       "add_generation_prompt to start a new assistant turn");
+    throw jinja::RenderError(
+        "ValueError",
+        "continue_final_message and add_generation_prompt are not compatible: use "
+        "continue_final_message to continue the final message, "
+        "add_generation_prompt to start a new assistant turn");
   }
-  if (!messages.is_array()) throw InvalidInput("chat", "messages must be a JSON array");
+  if (!messages.is_array()) throw jinja::RenderError("ValueError", "messages must be a JSON array");
   if (!options.tools.is_null() && !options.tools.is_array()) {
-    throw InvalidInput("chat", "tools must be a JSON array");
+    throw jinja::RenderError("ValueError", "tools must be a JSON array");
   }
   if (!options.extra.is_null() && !options.extra.is_object()) {
-    throw InvalidInput("chat", "extra template variables must be a JSON object");
+    throw jinja::RenderError("ValueError", "extra template variables must be a JSON object");
   }
   jinja::Dict vars;
   for (const auto& [name, token] : options.special_tokens) vars.set(Value(name), Value(token));

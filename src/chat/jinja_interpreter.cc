@@ -63,7 +63,10 @@ void Interpreter::check_collection(size_t items) {
 }
 
 void Interpreter::append_output(std::string& out, const std::string& text) {
-  check_string(out.size() + text.size());
+  // Only the appended bytes cost steps; charging the whole buffer would make long prompts
+  // quadratic in the budget.
+  check_string(text.size());
+  if (out.size() + text.size() > limits_.max_string_bytes) check_string(out.size() + text.size());
   out += text;
 }
 
@@ -194,6 +197,7 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope,
     }
     items = std::move(kept);
   }
+  auto changed = std::make_shared<Value>();
   for (size_t i = 0; i < items.size(); ++i) {
     tick();
     auto inner = std::make_shared<Scope>(scope);
@@ -201,7 +205,7 @@ void Interpreter::exec_for(const Stmt& s, const std::shared_ptr<Scope>& scope,
     Value prev = i > 0 ? items[i - 1] : Value();
     Value next = i + 1 < items.size() ? items[i + 1] : Value();
     inner->set("loop", Value::object(std::make_shared<LoopObject>(i, items.size(), prev, next,
-                                                                  depth, &s, scope)));
+                                                                  depth, &s, scope, changed)));
     Flow f = exec(s.body, inner, out);
     if (f == Flow::Break) break;
   }

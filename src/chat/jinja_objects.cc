@@ -44,6 +44,14 @@ bool LoopObject::get_attr(const std::string& name, Value& out) const {
     out = i == 0 ? Value::undefined("UndefinedError: there is no previous item") : previous_;
   } else if (name == "nextitem") {
     out = i == n - 1 ? Value::undefined("UndefinedError: there is no next item") : next_;
+  } else if (name == "changed") {
+    auto last = changed_;
+    out = Value::object(std::make_shared<Builtin>("changed", [last](Interpreter&, CallArgs& a) {
+      Value now = Value::list(a.positional);
+      if (!last->is_undefined() && py_equal(*last, now)) return Value(false);
+      *last = now;
+      return Value(true);
+    }));
   } else if (name == "cycle") {
     size_t index = index0_;
     out = Value::object(std::make_shared<Builtin>("cycle", [index](Interpreter&, CallArgs& a) {

@@ -26,15 +26,17 @@ class Namespace : public Object {
 
 class LoopObject : public Object {
  public:
+  // `changed` holds what loop.changed() last saw; it is shared by all iterations of one loop.
   LoopObject(size_t index0, size_t length, Value previous, Value next, int depth, const Stmt* loop,
-             std::shared_ptr<Scope> scope)
+             std::shared_ptr<Scope> scope, std::shared_ptr<Value> changed)
       : index0_(index0),
         length_(length),
         previous_(std::move(previous)),
         next_(std::move(next)),
         depth_(depth),
         loop_(loop),
-        scope_(std::move(scope)) {}
+        scope_(std::move(scope)),
+        changed_(std::move(changed)) {}
   std::string type_name() const override { return "LoopContext"; }
   std::string repr() const override;
   bool get_attr(const std::string& name, Value& out) const override;
@@ -50,6 +52,7 @@ class LoopObject : public Object {
   int depth_;
   const Stmt* loop_;
   std::weak_ptr<Scope> scope_;
+  std::shared_ptr<Value> changed_;
 };
 
 class Macro : public Object {

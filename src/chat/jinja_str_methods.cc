@@ -44,9 +44,8 @@ List split_whitespace(const std::string& s, int64_t maxsplit, bool from_right) {
       while (i < cps.size() && uni::is_space(cps[i])) ++i;
       if (i >= cps.size()) break;
       if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit) {
-        size_t end = cps.size();
-        while (end > i && uni::is_space(cps[end - 1])) --end;
-        parts.push_back(Value(uni::encode(cps, i, end)));
+        // The unsplit remainder keeps its trailing whitespace, as in Python.
+        parts.push_back(Value(uni::encode(cps, i, cps.size())));
         break;
       }
       size_t j = i;
@@ -61,9 +60,7 @@ List split_whitespace(const std::string& s, int64_t maxsplit, bool from_right) {
     while (end > 0 && uni::is_space(cps[end - 1])) --end;
     if (end == 0) break;
     if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) == maxsplit) {
-      size_t begin = 0;
-      while (begin < end && uni::is_space(cps[begin])) ++begin;
-      parts.push_back(Value(uni::encode(cps, begin, end)));
+      parts.push_back(Value(uni::encode(cps, 0, end)));
       break;
     }
     size_t j = end;

@@ -80,6 +80,17 @@ TEST(ChatTemplate, ContinueFinalMessageRejectsGenerationPrompt) {
                InvalidInput);
 }
 
+TEST(ChatTemplate, LongConversationsFitTheDefaultBudget) {
+  // 4,000 messages of 2 KiB: an 8 MiB prompt must render within the default step budget.
+  OrderedJson m = OrderedJson::array();
+  for (int i = 0; i < 4000; ++i) {
+    m.push_back(
+        {{"role", i % 2 ? "assistant" : "user"}, {"content", std::string(2048, 'a' + i % 26)}});
+  }
+  std::string out = ChatTemplate(kSimple).render(m);
+  EXPECT_EQ(out.size(), 4000u * 2048u + 2000u * (6 + 4) + 2000u * (11 + 4));
+}
+
 TEST(ChatTemplate, SortedJsonMessagesWorkToo) {
   ChatTemplate t(kSimple);
   Json m = Json::parse(R"([{"role": "user", "content": "hi"}])");

@@ -116,6 +116,9 @@ TEST(JinjaMethods, StringMethods) {
             "['a', 'b', '', 'c'] ['a', 'b'] ['a', 'b c']");
   EXPECT_EQ(render("{{ 'x</think>y'.split('</think>')[-1] }} {{ 'a.b.c'.rsplit('.', 1) }}"),
             "y ['a.b', 'c']");
+  // With maxsplit, the unsplit remainder keeps its outer whitespace.
+  EXPECT_EQ(render("{{ '  a b  '.split(none, 1) }} {{ '  a b  '.rsplit(none, 1) }}"),
+            "['a', 'b  '] ['  a', 'b']");
   EXPECT_EQ(render("{{ 'hello'.startswith('he') }}{{ 'hello'.endswith(('x', 'lo')) }}"
                    "{{ 'hello'.startswith('l', 2) }}"),
             "TrueTrueTrue");

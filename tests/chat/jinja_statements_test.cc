@@ -18,6 +18,8 @@ TEST(JinjaLoop, LoopObject) {
   EXPECT_EQ(render("{% for x in [1, 2, 3] %}{{ loop.previtem }}-{{ loop.nextitem }};{% endfor %}"),
             "-2;1-3;2-;");
   EXPECT_EQ(render("{% for x in range(4) %}{{ loop.cycle('a', 'b') }}{% endfor %}"), "abab");
+  EXPECT_EQ(render("{% for x in [1, 1, 2, 2, 1] %}{{ loop.changed(x) }} {% endfor %}"),
+            "True False True False True ");
 }
 
 TEST(JinjaLoop, FilterElseAndUnpacking) {
