@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "engine/chat_prompt.h"
 #include "engine/loaded_model.h"
 #include "mlxlm/generate.h"
 #include "progress_bar.h"
@@ -31,6 +32,9 @@ struct GenerateArgs {
   int prefill_step_size = 2048;
   std::string draft_model;
   int num_draft_tokens = 3;
+  std::string system_prompt;
+  std::optional<std::string> prefill_response;
+  std::string chat_template_config;
 };
 
 int generate_main(const GenerateArgs& a) {
@@ -50,7 +54,17 @@ int generate_main(const GenerateArgs& a) {
   }
 
   std::string prompt = read_prompt_arg(a.prompt);
-  std::vector<int32_t> ids = encode_prompt(*m.tokenizer, prompt);
+  ChatPromptOptions chat;
+  chat.system_prompt = a.system_prompt;
+  chat.prefill_response = a.prefill_response;
+  chat.ignore_chat_template = a.ignore_chat_template;
+  if (!a.chat_template_config.empty()) {
+    chat.template_kwargs = parse_ordered_json(a.chat_template_config, "--chat-template-config");
+    if (!chat.template_kwargs.is_object()) {
+      throw InvalidInput("generate", "--chat-template-config must be a JSON object");
+    }
+  }
+  std::vector<int32_t> ids = build_prompt_tokens(m, prompt, chat);
 
   GenerationOptions opts;
   opts.step.max_tokens = a.max_tokens;
@@ -146,6 +160,12 @@ int run_generate(int argc, char** argv) {
   app.add_option("--extra-eos-token", a.extra_eos_tokens, "Extra EOS tokens (token text or id)");
   app.add_flag("--ignore-chat-template", a.ignore_chat_template,
                "Use the raw prompt without the chat template");
+  app.add_option("--system-prompt", a.system_prompt, "System message for the chat template");
+  app.add_option("--prefill-response", a.prefill_response,
+                 "Start the assistant's reply with this text (continues the final message)");
+  app.add_option(
+      "--chat-template-config", a.chat_template_config,
+      "JSON object of extra chat template variables, e.g. '{\"enable_thinking\": false}'");
   app.add_option("--verbose", a.verbose, "Print framing and statistics (true/false)")
       ->capture_default_str();
   app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
