@@ -3,6 +3,7 @@
 namespace mlxlm::cli {
 
 int run_generate(int argc, char** argv);
+int run_chat(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
 int run_chat_template(int argc, char** argv);
 

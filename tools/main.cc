@@ -17,6 +17,7 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"generate", "generate text from a prompt", mlxlm::cli::run_generate},
+      {"chat", "chat with a model in the terminal", mlxlm::cli::run_chat},
       {"tokenize", "encode and decode text with a tokenizer", mlxlm::cli::run_tokenize},
       {"chat-template", "render conversations with a chat template", mlxlm::cli::run_chat_template},
   };

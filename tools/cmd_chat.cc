@@ -1,0 +1,138 @@
+// mlxlm chat: mlx_lm.chat's REPL (spec 1.2). The conversation lives in one prompt cache: each turn
+// renders only the new user message, so earlier turns are never processed again.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "base/error.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "engine/chat_prompt.h"
+#include "engine/loaded_model.h"
+#include "mlxlm/generate.h"
+#include "models/make_prompt_cache.h"
+
+namespace mlxlm::cli {
+namespace {
+
+struct ChatArgs {
+  std::string model;
+  float temp = 0.0f;
+  float top_p = 1.0f;
+  float xtc_probability = 0.0f;
+  float xtc_threshold = 0.1f;
+  uint64_t seed = 0;
+  int64_t max_kv_size = 0;
+  int max_tokens = 256;
+  std::string system_prompt;
+  bool verbose = false;
+};
+
+void print_help() {
+  std::printf(
+      "The command list:\n- 'q' to exit\n- 'r' to reset the chat\n- 'h' to display these commands\n"
+      "- 's' to show or hide generation statistics\n");
+}
+
+int chat_main(const ChatArgs& a) {
+  LoadedModel m = load_model_and_tokenizer(a.model);
+  if (!has_chat_template(m)) {
+    throw InvalidInput(
+        "chat", m.path + " has no chat template; use 'mlxlm generate' for plain text models");
+  }
+  GenerationOptions opts;
+  opts.step.max_tokens = a.max_tokens;
+  opts.sampler.temp = a.temp;
+  opts.sampler.top_p = a.top_p;
+  opts.sampler.xtc_probability = a.xtc_probability;
+  opts.sampler.xtc_threshold = a.xtc_threshold;
+  opts.sampler.xtc_special_tokens = m.tokenizer->encode("\n", false);
+  opts.sampler.xtc_special_tokens.insert(opts.sampler.xtc_special_tokens.end(),
+                                         m.eos_token_ids.begin(), m.eos_token_ids.end());
+  opts.eos_token_ids = m.eos_token_ids;
+  uint64_t turn_seed = a.seed;
+
+  bool stats = a.verbose;
+  std::printf("[INFO] Starting chat session with %s.\n", m.path.c_str());
+  print_help();
+  PromptCache cache = make_prompt_cache(*m.model, a.max_kv_size);
+  bool first_turn = true;
+  std::string query;
+  while (true) {
+    std::printf(">> ");
+    std::fflush(stdout);
+    if (!std::getline(std::cin, query) || query == "q") break;
+    if (query == "r") {
+      cache = make_prompt_cache(*m.model, a.max_kv_size);
+      first_turn = true;
+      continue;
+    }
+    if (query == "h") {
+      print_help();
+      continue;
+    }
+    if (query == "s") {
+      stats = !stats;
+      std::printf("[INFO] statistics %s\n", stats ? "on" : "off");
+      continue;
+    }
+    ChatPromptOptions chat;
+    // The system message is already in the cache after the first turn (mlx-lm re-sends it).
+    if (first_turn) chat.system_prompt = a.system_prompt;
+    std::vector<int32_t> ids = build_prompt_tokens(m, query, chat);
+    opts.sampler.seed = turn_seed++;
+    GenerationResponse last;
+    stream_generate(*m.model, *m.tokenizer, ids, opts, &cache, [&](const GenerationResponse& r) {
+      std::fwrite(r.text.data(), 1, r.text.size(), stdout);
+      std::fflush(stdout);
+      last = r;
+      last.logprobs = {};
+      return true;
+    });
+    std::printf("\n");
+    if (stats) {
+      std::printf(
+          "[Prompt: %lld tokens, %.3f tokens-per-sec | Generation: %lld tokens, %.3f "
+          "tokens-per-sec | "
+          "Cache: %lld tokens | Peak memory: %.3f GB]\n",
+          static_cast<long long>(last.prompt_tokens), last.prompt_tps,
+          static_cast<long long>(last.generation_tokens), last.generation_tps,
+          static_cast<long long>(prompt_cache_length(cache)), last.peak_memory);
+    }
+    first_turn = false;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_chat(int argc, char** argv) {
+  ChatArgs a;
+  a.model = default_model_dir();
+  CLI::App app{"Chat with a model in the terminal. The history lives in the KV cache.",
+               "mlxlm chat"};
+  app.add_option("--model", a.model, "Model folder or org/name in the Hugging Face cache")
+      ->capture_default_str();
+  app.add_option("--temp", a.temp, "Sampling temperature (0 = greedy)")->capture_default_str();
+  app.add_option("--top-p", a.top_p, "Nucleus sampling")->capture_default_str();
+  app.add_option("--xtc-probability", a.xtc_probability, "Probability of applying XTC")
+      ->capture_default_str();
+  app.add_option("--xtc-threshold", a.xtc_threshold, "XTC threshold")->capture_default_str();
+  app.add_option("--seed", a.seed, "Random seed")->capture_default_str();
+  app.add_option("--max-kv-size", a.max_kv_size,
+                 "Keep at most this many tokens in the cache (0 = all)")
+      ->capture_default_str();
+  app.add_option("-m,--max-tokens", a.max_tokens, "Maximum tokens per answer")
+      ->capture_default_str();
+  app.add_option("--system-prompt", a.system_prompt, "System message");
+  app.add_flag("--verbose", a.verbose, "Show generation statistics after each answer");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return run_guarded("chat", [&] { return chat_main(a); });
+}
+
+}  // namespace mlxlm::cli
