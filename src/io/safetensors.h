@@ -34,7 +34,9 @@ class SafetensorsFile {
 
   bool contains(const std::string& name) const;
   const SafetensorsEntry& entry(const std::string& name) const;
-  // A view of the tensor `name` (or of the tensor an alias points to) inside the mapping.
+  // A view of the tensor `name` (or of the tensor an alias points to) inside the mapping. It may
+  // be misaligned for its dtype (mlx writes the header unpadded): read it bytewise, or go
+  // through WeightStore, which hands out aligned views.
   TensorView get(const std::string& name) const;
 
  private:
