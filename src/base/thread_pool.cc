@@ -1,8 +1,12 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <memory>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace mlxlm {
 namespace {
@@ -10,52 +14,64 @@ thread_local bool t_inside_pool = false;
 std::mutex g_pool_mutex;
 std::unique_ptr<ThreadPool> g_pool;
 int g_requested_threads = 0;
+
+// How long an idle worker polls before it blocks: long enough to bridge the gaps between the
+// matrix products of one decoding step, short enough not to burn a core between requests.
+constexpr auto kSpinTime = std::chrono::microseconds(2000);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
   int workers = std::max(1, num_threads) - 1;
   workers_.reserve(workers);
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    std::lock_guard<std::mutex> lock(sleep_mutex_);
+    stop_.store(true);
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks(int64_t /*first_chunk_hint*/) {
+void ThreadPool::run_chunks() {
   while (true) {
-    int64_t chunk;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (next_chunk_ >= job_chunks_) return;
-      chunk = next_chunk_++;
-    }
+    int64_t chunk = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+    if (chunk >= job_chunks_) return;
     int64_t begin = chunk * job_chunk_;
     int64_t end = std::min(job_n_, begin + job_chunk_);
     (*job_)(begin, end);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (++finished_chunks_ == job_chunks_) done_cv_.notify_all();
-    }
   }
 }
 
-void ThreadPool::worker_loop(int /*index*/) {
+void ThreadPool::worker_loop() {
   t_inside_pool = true;
   uint64_t seen = 0;
   while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+    auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+    int polls = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load()) {
+      cpu_relax();
+      if (++polls % 256 == 0 && std::chrono::steady_clock::now() > deadline) {
+        std::unique_lock<std::mutex> lock(sleep_mutex_);
+        wake_cv_.wait(lock, [&] {
+          return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
+        });
+      }
     }
-    run_chunks(0);
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    run_chunks();
+    pending_workers_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -71,22 +87,22 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   std::lock_guard<std::mutex> call_lock(call_mutex_);
   int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, int64_t{threads} * 4);
   int64_t chunk = (n + chunks - 1) / chunks;
+  job_ = &fn;
+  job_n_ = n;
+  job_chunk_ = chunk;
+  job_chunks_ = (n + chunk - 1) / chunk;
+  next_chunk_.store(0, std::memory_order_relaxed);
+  pending_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    job_chunk_ = chunk;
-    job_chunks_ = (n + chunk - 1) / chunk;
-    next_chunk_ = 0;
-    finished_chunks_ = 0;
-    ++generation_;
+    // Taking the lock orders the bump against a worker that is about to block.
+    std::lock_guard<std::mutex> lock(sleep_mutex_);
+    generation_.fetch_add(1, std::memory_order_release);
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   t_inside_pool = true;
-  run_chunks(0);
+  run_chunks();
   t_inside_pool = false;
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_cv_.wait(lock, [&] { return finished_chunks_ == job_chunks_; });
+  while (pending_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
   job_ = nullptr;
 }
 
