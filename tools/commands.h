@@ -3,5 +3,8 @@
 namespace mlxlm::cli {
 
 int run_generate(int argc, char** argv);
+int run_bench(int argc, char** argv);
+int run_convert(int argc, char** argv);
+int run_synth(int argc, char** argv);
 
 }  // namespace mlxlm::cli

@@ -17,6 +17,9 @@ struct Command {
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"generate", "generate text from a prompt", mlxlm::cli::run_generate},
+      {"convert", "convert / quantize a Hugging Face model to mlx format", mlxlm::cli::run_convert},
+      {"bench", "benchmark prompt processing and generation speed", mlxlm::cli::run_bench},
+      {"synth", "write a random-weight model of a named shape", mlxlm::cli::run_synth},
   };
   return table;
 }

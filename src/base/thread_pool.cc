@@ -60,8 +60,12 @@ void ThreadPool::worker_loop() {
     auto deadline = std::chrono::steady_clock::now() + kSpinTime;
     int polls = 0;
     while (generation_.load(std::memory_order_acquire) == seen && !stop_.load()) {
-      cpu_relax();
-      if (++polls % 256 == 0 && std::chrono::steady_clock::now() > deadline) {
+      if (++polls < 4096) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+      if (polls % 256 == 0 && std::chrono::steady_clock::now() > deadline) {
         std::unique_lock<std::mutex> lock(sleep_mutex_);
         wake_cv_.wait(lock, [&] {
           return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
@@ -102,7 +106,15 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   t_inside_pool = true;
   run_chunks();
   t_inside_pool = false;
-  while (pending_workers_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // A worker that has not checked out yet may have been descheduled (a shared machine): after
+  // a short spin, give the core away instead of burning the time slice it needs.
+  for (int polls = 0; pending_workers_.load(std::memory_order_acquire) != 0; ++polls) {
+    if (polls < 4096) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   job_ = nullptr;
 }
 

@@ -1,8 +1,10 @@
 #include "kernels/ops.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "base/thread_pool.h"
 #include "kernels/hwy/dispatch.h"
@@ -30,6 +32,18 @@ float logsumexp(const float* x, int64_t n) {
   double sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += std::exp(double{x[i]} - mx);
   return mx + static_cast<float>(std::log(sum));
+}
+
+float sum(const float* x, int64_t n) {
+  auto& pool = ThreadPool::global();
+  std::vector<float> partial(pool.num_threads() * 4, 0.0f);
+  std::atomic<int> slot{0};
+  pool.parallel_for(n, 1 << 16, [&](int64_t begin, int64_t end) {
+    partial[slot.fetch_add(1)] = simd::sum(x + begin, end - begin);
+  });
+  float s = 0.0f;
+  for (float p : partial) s += p;
+  return s;
 }
 
 void add_inplace(float* x, const float* y, int64_t n) { simd::add_inplace(x, y, n); }

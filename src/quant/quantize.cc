@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/thread_pool.h"
 #include "quant/affine.h"
 #include "quant/mxfp4.h"
 #include "quant/pack.h"
@@ -48,31 +49,37 @@ QuantizedTensors quantize_matrix(const float* w, int64_t rows, int64_t cols, con
   out.weight = Tensor(DType::U32, {rows, cols * p.bits / 32});
   auto* packed = out.weight.data<uint8_t>();
   const int64_t row_bytes = cols * p.bits / 8;
-  std::vector<uint8_t> codes(cols);
+  auto& pool = ThreadPool::global();
   if (p.mode == QuantMode::MxFp4) {
     out.scales = Tensor(DType::U8, {rows, groups});
     auto* sc = out.scales.data<uint8_t>();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t g = 0; g < groups; ++g) {
-        sc[r * groups + g] = mxfp4_quantize_group(w + r * cols + g * 32, codes.data() + g * 32);
+    pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+      std::vector<uint8_t> codes(cols);
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t g = 0; g < groups; ++g) {
+          sc[r * groups + g] = mxfp4_quantize_group(w + r * cols + g * 32, codes.data() + g * 32);
+        }
+        pack_codes(codes.data(), cols, 4, packed + r * row_bytes);
       }
-      pack_codes(codes.data(), cols, 4, packed + r * row_bytes);
-    }
+    });
     return out;
   }
   if (scale_dtype != DType::F16 && scale_dtype != DType::BF16 && scale_dtype != DType::F32) {
     throw InvalidInput("quant", "scales must be F16, BF16 or F32");
   }
   std::vector<float> scales(rows * groups), biases(rows * groups);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t g = 0; g < groups; ++g) {
-      AffineGroupParams gp = affine_quantize_group(w + r * cols + g * p.group_size, p.group_size,
-                                                   p.bits, codes.data() + g * p.group_size);
-      scales[r * groups + g] = gp.scale;
-      biases[r * groups + g] = gp.bias;
+  pool.parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    std::vector<uint8_t> codes(cols);
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t g = 0; g < groups; ++g) {
+        AffineGroupParams gp = affine_quantize_group(w + r * cols + g * p.group_size, p.group_size,
+                                                     p.bits, codes.data() + g * p.group_size);
+        scales[r * groups + g] = gp.scale;
+        biases[r * groups + g] = gp.bias;
+      }
+      pack_codes(codes.data(), cols, p.bits, packed + r * row_bytes);
     }
-    pack_codes(codes.data(), cols, p.bits, packed + r * row_bytes);
-  }
+  });
   out.scales = Tensor(scale_dtype, {rows, groups});
   convert_from_f32(scales.data(), rows * groups, scale_dtype, out.scales.data());
   out.biases = Tensor(scale_dtype, {rows, groups});

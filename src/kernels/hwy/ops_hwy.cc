@@ -145,6 +145,22 @@ void AddInplace(float* x, const float* y, int64_t n) {
   for (; i < n; ++i) x[i] += y[i];
 }
 
+float Sum(const float* x, int64_t n) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  VF s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    s0 = hn::Add(s0, hn::LoadU(df, x + i));
+    s1 = hn::Add(s1, hn::LoadU(df, x + i + lanes));
+    s2 = hn::Add(s2, hn::LoadU(df, x + i + 2 * lanes));
+    s3 = hn::Add(s3, hn::LoadU(df, x + i + 3 * lanes));
+  }
+  float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
 void RopeToken(float* x, const RopeArgs& a, const float* cos_t, const float* sin_t) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
@@ -223,6 +239,7 @@ HWY_EXPORT(SiluMul);
 HWY_EXPORT(SoftmaxRows);
 HWY_EXPORT(AddInplace);
 HWY_EXPORT(RopeToken);
+HWY_EXPORT(Sum);
 HWY_EXPORT(AttentionTasks);
 
 void rms_norm_rows(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
@@ -236,6 +253,7 @@ void softmax_rows(float* x, int64_t rows, int64_t n) {
   HWY_DYNAMIC_DISPATCH(SoftmaxRows)(x, rows, n);
 }
 void add_inplace(float* x, const float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(AddInplace)(x, y, n); }
+float sum(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(Sum)(x, n); }
 void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float* sin_t) {
   HWY_DYNAMIC_DISPATCH(RopeToken)(x, args, cos_t, sin_t);
 }
