@@ -85,8 +85,11 @@ int run_bench(int argc, char** argv) {
         0, static_cast<int32_t>(model->info().vocab_size) - 1);
     std::vector<int32_t> prompt(prompt_tokens);
     for (auto& t : prompt) t = token(rng);
+    // The warm-up pages the weights in and sizes the buffers; a short prompt does that as well
+    // as a long one.
     std::printf("Running warmup..\n");
-    run_trial(*model, prompt, std::min(gen_tokens, 16));
+    std::vector<int32_t> warm(prompt.begin(), prompt.begin() + std::min(prompt_tokens, 64));
+    run_trial(*model, warm, std::min(gen_tokens, 8));
     std::printf("Timing with prompt_tokens=%d, generation_tokens=%d, batch_size=%d.\n",
                 prompt_tokens, gen_tokens, batch);
     Trial sum;

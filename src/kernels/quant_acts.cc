@@ -24,6 +24,14 @@ int code_order_index(CodeOrder order, int p) {
   return p;
 }
 
+int64_t act_offset(CodeOrder order, int64_t blocks, int64_t b, int p) {
+  const bool paired = order == CodeOrder::Nibbles && (b ^ 1) < blocks;
+  if (!paired) return b * kActBlock + p;
+  const int64_t base = (b & ~int64_t{1}) * kActBlock;
+  const int64_t half = b & 1;
+  return p < 16 ? base + half * 16 + p : base + 32 + half * 16 + (p - 16);
+}
+
 QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeOrder order,
                                      int64_t group) {
   const int64_t blocks = k / kActBlock;
@@ -41,12 +49,12 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
       for (int j = 0; j < kActBlock; ++j) amax = std::max(amax, std::fabs(xb[j]));
       const float d = amax / 127.0f;
       const float id = d > 0.0f ? 1.0f / d : 0.0f;
-      int8_t* qb = q_.data() + i * k + b * kActBlock;
+      int8_t* qrow = q_.data() + i * k;
       int32_t sum = 0;
       for (int p = 0; p < kActBlock; ++p) {
         auto v = static_cast<int32_t>(std::nearbyint(xb[perm[p]] * id));
         v = std::clamp(v, -127, 127);
-        qb[p] = static_cast<int8_t>(v);
+        qrow[act_offset(order, blocks, b, p)] = static_cast<int8_t>(v);
         sum += v;
       }
       scale_[i * blocks + b] = d;

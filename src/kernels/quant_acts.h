@@ -14,14 +14,20 @@ constexpr int64_t kActBlock = 32;
 
 enum class CodeOrder : uint8_t {
   Natural,  // position p holds value p (8-bit codes, or codes unpacked one by one)
-  Nibbles,  // 4-bit codes: low nibbles of 16 bytes, then their high nibbles
-  Crumbs,   // 2-bit codes: bits 0-1 of 8 bytes, then bits 2-3, 4-5, 6-7
+  // 4-bit codes: a block's 16 bytes yield its even values (low nibbles), then its odd values
+  // (high nibbles). Blocks go in pairs, so that one 32-byte load unpacks two of them: a pair
+  // stores the even values of both blocks, then the odd values of both (16 each); a last
+  // unpaired block stores its even, then its odd values.
+  Nibbles,
+  Crumbs,  // 2-bit codes: bits 0-1 of 8 bytes, then bits 2-3, 4-5, 6-7
 };
 
 // The order the kernels unpack the codes of `w` in.
 CodeOrder code_order(const WeightRef& w);
 // Value index held at position p of a block in `order`.
 int code_order_index(CodeOrder order, int p);
+// Offset, within an activation row of `blocks` blocks, of code position p of block b.
+int64_t act_offset(CodeOrder order, int64_t blocks, int64_t b, int p);
 
 struct QuantizedActs {
   const int8_t* q = nullptr;         // [m, k], blocks permuted into the weight's code order

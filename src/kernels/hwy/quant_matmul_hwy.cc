@@ -244,43 +244,40 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
   int64_t b = 0;
   if constexpr (kNibbles) {
     // Two blocks per step: 32 code bytes split into low and high nibbles give the even and the
-    // odd values of both blocks, lane halves apart, which matches the activations once their
-    // halves are swapped across the two blocks (permute2x128).
+    // odd values of both blocks, one block per 128-bit lane, which is how the activations of a
+    // block pair are laid out (CodeOrder::Nibbles).
+    const __m256i lane_of_block = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m256i m = _mm256_set1_epi8(0x0F);
     for (; b + 2 <= nb; b += 2) {
       const int64_t g0 = b >> t.group_shift, g1 = (b + 1) >> t.group_shift;
-      __m256 ws[R];
-      __m256i lo[R], hi[R], ulo[R], uhi[R];
+      __m256 xsv[M];
+      for (int i = 0; i < M; ++i) {
+        const __m128 two = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xs[i] + b)));
+        xsv[i] = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(two), lane_of_block);
+      }
       for (int r = 0; r < R; ++r) {
         const int64_t sb = (t.row0 + r) * groups;
         const float s0 = ScaleAt<SD>(scales, sb + g0);
-        ws[r] = g1 == g0
-                    ? _mm256_set1_ps(s0)
-                    : _mm256_set_m128(_mm_set1_ps(ScaleAt<SD>(scales, sb + g1)), _mm_set1_ps(s0));
+        const __m256 ws =
+            g1 == g0 ? _mm256_set1_ps(s0)
+                     : _mm256_set_m128(_mm_set1_ps(ScaleAt<SD>(scales, sb + g1)), _mm_set1_ps(s0));
         const __m256i v =
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.codes[r] + b * kStride));
-        const __m256i m = _mm256_set1_epi8(0x0F);
-        lo[r] = _mm256_and_si256(v, m);
-        hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+        __m256i lo = _mm256_and_si256(v, m);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+        __m256i ulo = lo, uhi = hi;
         if constexpr (F == q::kFmtFp4) {
-          lo[r] = Fp4Values(lo[r]);
-          hi[r] = Fp4Values(hi[r]);
-          ulo[r] = _mm256_abs_epi8(lo[r]);
-          uhi[r] = _mm256_abs_epi8(hi[r]);
-        } else {
-          ulo[r] = lo[r];
-          uhi[r] = hi[r];
+          lo = Fp4Values(lo);
+          hi = Fp4Values(hi);
+          ulo = _mm256_abs_epi8(lo);
+          uhi = _mm256_abs_epi8(hi);
         }
-      }
-      for (int i = 0; i < M; ++i) {
-        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32));
-        const __m256i x1 =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32 + 32));
-        const __m256i xe = _mm256_permute2x128_si256(x0, x1, 0x20);
-        const __m256i xo = _mm256_permute2x128_si256(x0, x1, 0x31);
-        const __m256 xsv = _mm256_set_m128(_mm_set1_ps(xs[i][b + 1]), _mm_set1_ps(xs[i][b]));
-        for (int r = 0; r < R; ++r) {
-          const __m256i p = DotPair<kSigned>(ulo[r], lo[r], xe, uhi[r], hi[r], xo);
-          acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(xsv, ws[r]), acc[r][i]);
+        for (int i = 0; i < M; ++i) {
+          const __m256i xe = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32));
+          const __m256i xo =
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32 + 32));
+          const __m256i p = DotPair<kSigned>(ulo, lo, xe, uhi, hi, xo);
+          acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(xsv[i], ws), acc[r][i]);
         }
       }
     }
@@ -337,12 +334,15 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
       for (int p = 0; p < kActBlock; ++p)
         codes[r][p] = q::scalar_code<F>(t.codes[r] + b * kStride, p);
     }
+    constexpr CodeOrder kOrder = (F == 4 || F == q::kFmtFp4) ? CodeOrder::Nibbles
+                                 : F == 2 ? CodeOrder::Crumbs
+                                          : CodeOrder::Natural;
     for (int i = 0; i < M; ++i) {
-      const int8_t* xq = a.q + (t.i0 + i) * a.k + b * kActBlock;
+      const int8_t* xq = a.q + (t.i0 + i) * a.k;
       const float xsb = a.scale[(t.i0 + i) * nb + b];
       for (int r = 0; r < R; ++r) {
         int32_t s = 0;
-        for (int p = 0; p < kActBlock; ++p) s += codes[r][p] * xq[p];
+        for (int p = 0; p < kActBlock; ++p) s += codes[r][p] * xq[act_offset(kOrder, nb, b, p)];
         acc[r][i] += static_cast<float>(s) * (ws[r] * xsb);
       }
     }
