@@ -43,23 +43,32 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks() {
+void ThreadPool::run_chunks(uint32_t job) {
+  uint64_t s = state_.load(std::memory_order_acquire);
   while (true) {
-    int64_t chunk = next_chunk_.fetch_add(1, std::memory_order_relaxed);
-    if (chunk >= job_chunks_) return;
-    int64_t begin = chunk * job_chunk_;
-    int64_t end = std::min(job_n_, begin + job_chunk_);
+    if (static_cast<uint32_t>(s >> 32) != job) return;
+    const int64_t chunks = static_cast<int64_t>((s >> 16) & 0xFFFF);
+    const int64_t next = static_cast<int64_t>(s & 0xFFFF);
+    if (next >= chunks) return;
+    if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) continue;
+    const int64_t begin = next * job_chunk_;
+    const int64_t end = std::min(job_n_, begin + job_chunk_);
     (*job_)(begin, end);
+    done_chunks_.fetch_add(1, std::memory_order_release);
+    s = state_.load(std::memory_order_acquire);
   }
 }
 
 void ThreadPool::worker_loop() {
   t_inside_pool = true;
-  uint64_t seen = 0;
+  uint32_t seen = 0;
+  auto current = [&] {
+    return static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32);
+  };
   while (true) {
     auto deadline = std::chrono::steady_clock::now() + kSpinTime;
     int polls = 0;
-    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load()) {
+    while (current() == seen && !stop_.load()) {
       if (++polls < 4096) {
         cpu_relax();
       } else {
@@ -67,15 +76,12 @@ void ThreadPool::worker_loop() {
       }
       if (polls % 256 == 0 && std::chrono::steady_clock::now() > deadline) {
         std::unique_lock<std::mutex> lock(sleep_mutex_);
-        wake_cv_.wait(lock, [&] {
-          return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
-        });
+        wake_cv_.wait(lock, [&] { return stop_.load() || current() != seen; });
       }
     }
     if (stop_.load()) return;
-    seen = generation_.load(std::memory_order_acquire);
-    run_chunks();
-    pending_workers_.fetch_sub(1, std::memory_order_acq_rel);
+    seen = current();
+    run_chunks(seen);
   }
 }
 
@@ -89,26 +95,26 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
-  int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, int64_t{threads} * 4);
+  int64_t chunks = std::min<int64_t>({(n + grain - 1) / grain, int64_t{threads} * 4, 0xFFFF});
   int64_t chunk = (n + chunks - 1) / chunks;
+  chunks = (n + chunk - 1) / chunk;
   job_ = &fn;
   job_n_ = n;
   job_chunk_ = chunk;
-  job_chunks_ = (n + chunk - 1) / chunk;
-  next_chunk_.store(0, std::memory_order_relaxed);
-  pending_workers_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  done_chunks_.store(0, std::memory_order_relaxed);
+  const uint32_t job = ++job_number_;
   {
-    // Taking the lock orders the bump against a worker that is about to block.
+    // Publishing under the lock orders it against a worker that is about to block.
     std::lock_guard<std::mutex> lock(sleep_mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+    state_.store((uint64_t{job} << 32) | (static_cast<uint64_t>(chunks) << 16),
+                 std::memory_order_release);
   }
   wake_cv_.notify_all();
   t_inside_pool = true;
-  run_chunks();
+  run_chunks(job);
   t_inside_pool = false;
-  // A worker that has not checked out yet may have been descheduled (a shared machine): after
-  // a short spin, give the core away instead of burning the time slice it needs.
-  for (int polls = 0; pending_workers_.load(std::memory_order_acquire) != 0; ++polls) {
+  // Only chunks that some thread claimed are outstanding; their owners are running them.
+  for (int polls = 0; done_chunks_.load(std::memory_order_acquire) != chunks; ++polls) {
     if (polls < 4096) {
       cpu_relax();
     } else {

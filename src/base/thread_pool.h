@@ -32,20 +32,20 @@ class ThreadPool {
 
  private:
   void worker_loop();
-  void run_chunks();
+  void run_chunks(uint32_t job);
 
   std::vector<std::thread> workers_;
-  // Job description, written by the caller before `generation_` is bumped (release) and read
-  // by workers after they observe the new generation (acquire).
+  // Job description, written by the caller before it publishes the job in `state_` (release)
+  // and read by a thread only after it has claimed a chunk of that job (acquire).
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 0;
-  int64_t job_chunks_ = 0;
-  std::atomic<int64_t> next_chunk_{0};
-  // Workers that have not yet checked out of the current job; the caller returns only at 0,
-  // so no worker can touch a job after its caller has moved on.
-  std::atomic<int> pending_workers_{0};
-  std::atomic<uint64_t> generation_{0};
+  // [job number : 32][chunk count : 16][next unclaimed chunk : 16]. Claiming a chunk is a CAS
+  // on the whole word, so a thread still looking at an old job can never claim (or touch) a
+  // new one, and the caller never waits for workers that did not take part.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> done_chunks_{0};
+  uint32_t job_number_ = 0;  // the caller's copy
   std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;
   std::condition_variable wake_cv_;
