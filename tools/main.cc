@@ -20,6 +20,9 @@ const std::vector<Command>& commands() {
       {"chat", "chat with a model in the terminal", mlxlm::cli::run_chat},
       {"tokenize", "encode and decode text with a tokenizer", mlxlm::cli::run_tokenize},
       {"chat-template", "render conversations with a chat template", mlxlm::cli::run_chat_template},
+      {"convert", "convert / quantize a Hugging Face model to mlx format", mlxlm::cli::run_convert},
+      {"bench", "benchmark prompt processing and generation speed", mlxlm::cli::run_bench},
+      {"synth", "write a random-weight model of a named shape", mlxlm::cli::run_synth},
   };
   return table;
 }

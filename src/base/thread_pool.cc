@@ -1,8 +1,12 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
-#include <atomic>
+#include <chrono>
 #include <memory>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace mlxlm {
 namespace {
@@ -10,52 +14,74 @@ thread_local bool t_inside_pool = false;
 std::mutex g_pool_mutex;
 std::unique_ptr<ThreadPool> g_pool;
 int g_requested_threads = 0;
+
+// How long an idle worker polls before it blocks: long enough to bridge the gaps between the
+// matrix products of one decoding step, short enough not to burn a core between requests.
+constexpr auto kSpinTime = std::chrono::microseconds(2000);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads) {
   int workers = std::max(1, num_threads) - 1;
   workers_.reserve(workers);
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stop_ = true;
+    std::lock_guard<std::mutex> lock(sleep_mutex_);
+    stop_.store(true);
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks(int64_t /*first_chunk_hint*/) {
+void ThreadPool::run_chunks(uint32_t job) {
+  uint64_t s = state_.load(std::memory_order_acquire);
   while (true) {
-    int64_t chunk;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (next_chunk_ >= job_chunks_) return;
-      chunk = next_chunk_++;
-    }
-    int64_t begin = chunk * job_chunk_;
-    int64_t end = std::min(job_n_, begin + job_chunk_);
+    if (static_cast<uint32_t>(s >> 32) != job) return;
+    const int64_t chunks = static_cast<int64_t>((s >> 16) & 0xFFFF);
+    const int64_t next = static_cast<int64_t>(s & 0xFFFF);
+    if (next >= chunks) return;
+    if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) continue;
+    const int64_t begin = next * job_chunk_;
+    const int64_t end = std::min(job_n_, begin + job_chunk_);
     (*job_)(begin, end);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (++finished_chunks_ == job_chunks_) done_cv_.notify_all();
-    }
+    done_chunks_.fetch_add(1, std::memory_order_release);
+    s = state_.load(std::memory_order_acquire);
   }
 }
 
-void ThreadPool::worker_loop(int /*index*/) {
+void ThreadPool::worker_loop() {
   t_inside_pool = true;
-  uint64_t seen = 0;
+  uint32_t seen = 0;
+  auto current = [&] {
+    return static_cast<uint32_t>(state_.load(std::memory_order_acquire) >> 32);
+  };
   while (true) {
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+    auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+    int polls = 0;
+    while (current() == seen && !stop_.load()) {
+      if (++polls < 4096) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+      if (polls % 256 == 0 && std::chrono::steady_clock::now() > deadline) {
+        std::unique_lock<std::mutex> lock(sleep_mutex_);
+        wake_cv_.wait(lock, [&] { return stop_.load() || current() != seen; });
+      }
     }
-    run_chunks(0);
+    if (stop_.load()) return;
+    seen = current();
+    run_chunks(seen);
   }
 }
 
@@ -69,24 +95,32 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     return;
   }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
-  int64_t chunks = std::min<int64_t>((n + grain - 1) / grain, int64_t{threads} * 4);
+  int64_t chunks = std::min<int64_t>({(n + grain - 1) / grain, int64_t{threads} * 4, 0xFFFF});
   int64_t chunk = (n + chunks - 1) / chunks;
+  chunks = (n + chunk - 1) / chunk;
+  job_ = &fn;
+  job_n_ = n;
+  job_chunk_ = chunk;
+  done_chunks_.store(0, std::memory_order_relaxed);
+  const uint32_t job = ++job_number_;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    job_chunk_ = chunk;
-    job_chunks_ = (n + chunk - 1) / chunk;
-    next_chunk_ = 0;
-    finished_chunks_ = 0;
-    ++generation_;
+    // Publishing under the lock orders it against a worker that is about to block.
+    std::lock_guard<std::mutex> lock(sleep_mutex_);
+    state_.store((uint64_t{job} << 32) | (static_cast<uint64_t>(chunks) << 16),
+                 std::memory_order_release);
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   t_inside_pool = true;
-  run_chunks(0);
+  run_chunks(job);
   t_inside_pool = false;
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_cv_.wait(lock, [&] { return finished_chunks_ == job_chunks_; });
+  // Only chunks that some thread claimed are outstanding; their owners are running them.
+  for (int polls = 0; done_chunks_.load(std::memory_order_acquire) != chunks; ++polls) {
+    if (polls < 4096) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   job_ = nullptr;
 }
 

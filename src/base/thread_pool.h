@@ -1,6 +1,9 @@
 #pragma once
 // A persistent pool of worker threads for data-parallel loops. The calling thread takes part
 // in every loop, so a pool of N threads uses N cores with N-1 workers and never oversubscribes.
+// Decoding runs a hundred small loops per token, so idle workers spin briefly before sleeping:
+// a condition-variable wake-up per loop would cost more than some of the loops themselves.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -28,21 +31,24 @@ class ThreadPool {
   static void set_num_threads(int n);
 
  private:
-  void worker_loop(int index);
-  void run_chunks(int64_t first_chunk_hint);
+  void worker_loop();
+  void run_chunks(uint32_t job);
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable start_cv_;
-  std::condition_variable done_cv_;
+  // Job description, written by the caller before it publishes the job in `state_` (release)
+  // and read by a thread only after it has claimed a chunk of that job (acquire).
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 0;
-  int64_t job_chunks_ = 0;
-  int64_t next_chunk_ = 0;
-  int64_t finished_chunks_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  // [job number : 32][chunk count : 16][next unclaimed chunk : 16]. Claiming a chunk is a CAS
+  // on the whole word, so a thread still looking at an old job can never claim (or touch) a
+  // new one, and the caller never waits for workers that did not take part.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> done_chunks_{0};
+  uint32_t job_number_ = 0;  // the caller's copy
+  std::atomic<bool> stop_{false};
+  std::mutex sleep_mutex_;
+  std::condition_variable wake_cv_;
   std::mutex call_mutex_;
 };
 

@@ -85,14 +85,9 @@ void WeightStore::add_file(std::unique_ptr<SafetensorsFile> file) {
       throw InvalidInput("io",
                          file->path() + ": tensor '" + name + "' also appears in another shard");
     }
-    TensorView v = file->get(target);
-    size_t align = dtype_size(v.dtype());
-    if (reinterpret_cast<uintptr_t>(v.data()) % align != 0) {
-      auto copy = std::make_shared<Tensor>(Tensor::copy_of(v));
-      v = copy->view();
-      owned_[name] = std::move(copy);
-    }
-    views_[name] = v;
+    // Views stay in the mapping even when misaligned for their dtype (mlx writes an unpadded
+    // header): every reader of weight data (kernels, convert_to_f32) loads unaligned.
+    views_[name] = file->get(target);
   };
   for (const auto& name : file->names()) add(name, name);
   for (const auto& [alias, target] : file->aliases()) {

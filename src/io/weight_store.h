@@ -28,8 +28,8 @@ class WeightStore {
   static WeightStore open_file(const std::string& path);
 
   bool contains(const std::string& name) const { return views_.count(name) != 0; }
-  // The tensor `name`; throws InvalidInput naming it when absent. Data is aligned to its
-  // element size (tensors that a file stores misaligned are copied once into owned memory).
+  // The tensor `name`; throws InvalidInput naming it when absent. Mapped data is never copied,
+  // so it may be misaligned for its dtype: read it with memcpy or unaligned loads.
   TensorView get(const std::string& name) const;
   std::vector<std::string> names() const;
   size_t size() const { return views_.size(); }

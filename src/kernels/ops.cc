@@ -1,47 +1,29 @@
 #include "kernels/ops.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/hwy/dispatch.h"
 
 namespace mlxlm::kernels {
 
 void rms_norm(const float* x, const float* weight, float eps, int64_t rows, int64_t dim, float* y) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * dim;
-    float* yr = y + r * dim;
-    double ss = 0;
-    for (int64_t i = 0; i < dim; ++i) ss += double{xr[i]} * xr[i];
-    float inv = 1.0f / std::sqrt(static_cast<float>(ss / dim) + eps);
-    for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * inv * weight[i];
-  }
+  ThreadPool::global().parallel_for(rows, 16, [&](int64_t begin, int64_t end) {
+    simd::rms_norm_rows(x + begin * dim, weight, eps, end - begin, dim, y + begin * dim);
+  });
 }
 
 void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
-  for (int64_t i = 0; i < n; ++i) {
-    float g = gate[i];
-    out[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
+  ThreadPool::global().parallel_for(n, 1 << 15, [&](int64_t begin, int64_t end) {
+    simd::silu_mul(gate + begin, up + begin, end - begin, out + begin);
+  });
 }
 
-void softmax(float* x, int64_t rows, int64_t n) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* xr = x + r * n;
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t i = 0; i < n; ++i) mx = std::max(mx, xr[i]);
-    if (mx == -std::numeric_limits<float>::infinity()) {
-      for (int64_t i = 0; i < n; ++i) xr[i] = 0.0f;  // fully masked row
-      continue;
-    }
-    float sum = 0;
-    for (int64_t i = 0; i < n; ++i) {
-      xr[i] = std::exp(xr[i] - mx);
-      sum += xr[i];
-    }
-    float inv = 1.0f / sum;
-    for (int64_t i = 0; i < n; ++i) xr[i] *= inv;
-  }
-}
+void softmax(float* x, int64_t rows, int64_t n) { simd::softmax_rows(x, rows, n); }
 
 float logsumexp(const float* x, int64_t n) {
   float mx = -std::numeric_limits<float>::infinity();
@@ -52,8 +34,18 @@ float logsumexp(const float* x, int64_t n) {
   return mx + static_cast<float>(std::log(sum));
 }
 
-void add_inplace(float* x, const float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+float sum(const float* x, int64_t n) {
+  auto& pool = ThreadPool::global();
+  std::vector<float> partial(pool.num_threads() * 4, 0.0f);
+  std::atomic<int> slot{0};
+  pool.parallel_for(n, 1 << 16, [&](int64_t begin, int64_t end) {
+    partial[slot.fetch_add(1)] = simd::sum(x + begin, end - begin);
+  });
+  float s = 0.0f;
+  for (float p : partial) s += p;
+  return s;
 }
+
+void add_inplace(float* x, const float* y, int64_t n) { simd::add_inplace(x, y, n); }
 
 }  // namespace mlxlm::kernels

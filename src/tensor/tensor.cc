@@ -58,24 +58,30 @@ void Tensor::reshape(Shape shape) {
   shape_ = std::move(shape);
 }
 
+// `src` may be a mapped tensor at any byte offset (mlx pads nothing), so elements are read
+// with memcpy rather than through typed pointers.
 void convert_to_f32(const void* src, DType dtype, int64_t n, float* dst) {
+  const auto* bytes = static_cast<const uint8_t*>(src);
   switch (dtype) {
     case DType::F32:
       std::memcpy(dst, src, static_cast<size_t>(n) * 4);
       return;
-    case DType::F16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
-      return;
-    }
+    case DType::F16:
     case DType::BF16: {
-      const auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      const bool bf16 = dtype == DType::BF16;
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, bytes + i * 2, 2);
+        dst[i] = bf16 ? bf16_to_f32(h) : f16_to_f32(h);
+      }
       return;
     }
     case DType::F64: {
-      const auto* s = static_cast<const double*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(s[i]);
+      for (int64_t i = 0; i < n; ++i) {
+        double d;
+        std::memcpy(&d, bytes + i * 8, 8);
+        dst[i] = static_cast<float>(d);
+      }
       return;
     }
     default:

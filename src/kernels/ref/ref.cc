@@ -1,5 +1,6 @@
 #include "kernels/ref/ref.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -52,6 +53,75 @@ void attention(const AttentionArgs& a) {
       }
       for (int64_t d = 0; d < a.v_head_dim; ++d) {
         out[d] = sum > 0 ? static_cast<float>(acc[d] / sum) : 0.0f;
+      }
+    }
+  }
+}
+
+}  // namespace mlxlm::kernels::ref
+
+namespace mlxlm::kernels::ref {
+
+void matmul_int8_acts(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y) {
+  std::vector<float> xr(static_cast<size_t>(m * w.cols));
+  for (int64_t i = 0; i < m * w.cols; i += 32) {
+    double amax = 0;
+    for (int64_t j = i; j < i + 32; ++j) amax = std::max(amax, std::fabs(double{x[j]}));
+    const float d = static_cast<float>(amax) / 127.0f;
+    const float id = d > 0 ? 1.0f / d : 0.0f;
+    for (int64_t j = i; j < i + 32; ++j) {
+      xr[j] = d * static_cast<float>(std::nearbyint(x[j] * id));
+    }
+  }
+  matmul(xr.data(), m, w, bias, y);
+}
+
+void rms_norm(const float* x, const float* weight, float eps, int64_t rows, int64_t dim, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double ss = 0;
+    for (int64_t i = 0; i < dim; ++i) ss += double{x[r * dim + i]} * x[r * dim + i];
+    const double inv = 1.0 / std::sqrt(ss / static_cast<double>(dim) + eps);
+    for (int64_t i = 0; i < dim; ++i) {
+      y[r * dim + i] = static_cast<float>(x[r * dim + i] * inv * weight[i]);
+    }
+  }
+}
+
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double g = gate[i];
+    out[i] = static_cast<float>(g / (1.0 + std::exp(-g)) * up[i]);
+  }
+}
+
+void softmax(float* x, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* xr = x + r * n;
+    double mx = -INFINITY;
+    for (int64_t i = 0; i < n; ++i) mx = std::max(mx, double{xr[i]});
+    if (!std::isfinite(mx)) {
+      for (int64_t i = 0; i < n; ++i) xr[i] = 0.0f;
+      continue;
+    }
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += std::exp(xr[i] - mx);
+    for (int64_t i = 0; i < n; ++i) xr[i] = static_cast<float>(std::exp(xr[i] - mx) / sum);
+  }
+}
+
+void rope(float* x, const RopeArgs& a) {
+  const int64_t half = a.rot_dim / 2;
+  for (int64_t t = 0; t < a.tokens; ++t) {
+    for (int64_t h = 0; h < a.heads; ++h) {
+      float* v = x + (t * a.heads + h) * a.head_dim;
+      for (int64_t i = 0; i < half; ++i) {
+        const double angle = static_cast<double>(a.positions[t]) * a.inv_freq[i];
+        const double c = std::cos(angle) * a.scale, s = std::sin(angle) * a.scale;
+        const int64_t i0 = a.traditional ? 2 * i : i;
+        const int64_t i1 = a.traditional ? 2 * i + 1 : i + half;
+        const double x0 = v[i0], x1 = v[i1];
+        v[i0] = static_cast<float>(x0 * c - x1 * s);
+        v[i1] = static_cast<float>(x1 * c + x0 * s);
       }
     }
   }

@@ -4,11 +4,19 @@
 #include <cstdint>
 
 #include "kernels/attention.h"
+#include "kernels/rope.h"
 #include "kernels/weight.h"
 
 namespace mlxlm::kernels::ref {
 
 void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y);
+// matmul with x first rounded as the quantized kernels round it: blocks of 32 values,
+// scale = max|x| / 127, q = round-half-even(x / scale).
+void matmul_int8_acts(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y);
 void attention(const AttentionArgs& args);
+void rms_norm(const float* x, const float* weight, float eps, int64_t rows, int64_t dim, float* y);
+void silu_mul(const float* gate, const float* up, int64_t n, float* out);
+void softmax(float* x, int64_t rows, int64_t n);
+void rope(float* x, const RopeArgs& args);
 
 }  // namespace mlxlm::kernels::ref

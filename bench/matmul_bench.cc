@@ -1,0 +1,63 @@
+// Matrix products per weight format, single-threaded, on a weight that fits the L3 cache, so
+// the figure is the kernel's compute speed rather than DRAM's. Items = multiply-adds.
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "quant/quantize.h"
+#include "tensor/tensor.h"
+
+namespace {
+
+using mlxlm::kernels::WeightFormat;
+
+struct Fixture {
+  std::vector<float> w;
+  std::vector<uint16_t> bf16;
+  mlxlm::quant::QuantizedTensors q;
+  mlxlm::kernels::WeightRef ref;
+};
+
+Fixture make(int64_t rows, int64_t cols, int bits) {
+  Fixture f;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> d(0.0f, 0.02f);
+  f.w.resize(rows * cols);
+  for (auto& v : f.w) v = d(rng);
+  if (bits == 16) {
+    f.bf16.resize(f.w.size());
+    for (size_t i = 0; i < f.w.size(); ++i) f.bf16[i] = mlxlm::f32_to_bf16(f.w[i]);
+    f.ref.format = WeightFormat::BF16;
+    f.ref.data = f.bf16.data();
+    f.ref.rows = rows;
+    f.ref.cols = cols;
+  } else {
+    mlxlm::QuantParams p{bits, 64, mlxlm::QuantMode::Affine};
+    f.q = mlxlm::quant::quantize_matrix(f.w.data(), rows, cols, p, mlxlm::DType::BF16);
+    f.ref = mlxlm::quant::quantized_ref(f.q, rows, cols, p);
+  }
+  return f;
+}
+
+void BM_Matmul(benchmark::State& state) {
+  const int bits = static_cast<int>(state.range(0));
+  const int64_t m = state.range(1);
+  mlxlm::ThreadPool::set_num_threads(static_cast<int>(state.range(2)));
+  const int64_t rows = 2048, cols = 4096;
+  Fixture f = make(rows, cols, bits);
+  std::vector<float> x(m * cols, 0.5f), y(m * rows);
+  for (auto _ : state) {
+    mlxlm::kernels::matmul(x.data(), m, f.ref, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * m * rows * cols);
+}
+// bits 16 = bf16; args: bits, activation rows, threads.
+BENCHMARK(BM_Matmul)->ArgsProduct({{16, 8, 4}, {1, 64}, {1}})->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,39 @@
+#pragma once
+// Entry points of the Highway kernels. Each forwards to the best compiled SIMD target for this
+// CPU (HWY_DYNAMIC_DISPATCH); the callers in kernels/ own threading and scratch memory. This
+// header is plain C++ so that nothing outside kernels/hwy sees Highway.
+#include <cstdint>
+
+#include "kernels/attention.h"
+#include "kernels/quant_acts.h"
+#include "kernels/rope.h"
+#include "kernels/weight.h"
+
+namespace mlxlm::kernels::simd {
+
+// y[i, r] for r in [row_begin, row_end), all i < m, of a float-format weight (F32/F16/BF16).
+void matmul_float_rows(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y,
+                       int64_t row_begin, int64_t row_end);
+
+// The same for quantized weights (Affine, MxFp4) against activations already quantized for
+// this weight by quantize_acts().
+void matmul_quant_rows(const QuantizedActs& x, const WeightRef& w, const float* bias, float* y,
+                       int64_t row_begin, int64_t row_end);
+
+void rms_norm_rows(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
+                   float* y);
+void silu_mul(const float* gate, const float* up, int64_t n, float* out);
+void softmax_rows(float* x, int64_t rows, int64_t n);
+void add_inplace(float* x, const float* y, int64_t n);
+float sum(const float* x, int64_t n);
+// Rotates one token's heads, given its cos/sin tables (rot_dim / 2 entries each).
+void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float* sin_t);
+// Attention for query rows [task_begin, task_end) of q_len * n_heads tasks (row i, head h at
+// task i * n_heads + h). `scratch` holds kv_len floats.
+void attention_tasks(const AttentionArgs& args, int64_t task_begin, int64_t task_end,
+                     float* scratch);
+
+// The name of the SIMD target dispatch picks now ("AVX2", "AVX3", ...).
+const char* active_target_name();
+
+}  // namespace mlxlm::kernels::simd

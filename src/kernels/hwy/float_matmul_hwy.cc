@@ -1,0 +1,136 @@
+// y = x · Wᵀ for F32 / F16 / BF16 weights: weights are widened to f32 in registers and never
+// copied; a tile of weight rows is reused across several activation rows during prefill.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/hwy/dispatch.h"
+#include "kernels/hwy/scalar_load.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/hwy/float_matmul_hwy.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace mlxlm::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+HWY_INLINE VF LoadW(DF df, const float* p) { return hn::LoadU(df, p); }
+HWY_INLINE VF LoadW(DF df, const hwy::bfloat16_t* p) {
+  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), p));
+}
+HWY_INLINE VF LoadW(DF df, const hwy::float16_t* p) {
+  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
+}
+
+HWY_INLINE float ScalarW(const float* p) { return load_f32(p, 0); }
+HWY_INLINE float ScalarW(const hwy::bfloat16_t* p) { return bf16_to_f32(load_u16(p, 0)); }
+HWY_INLINE float ScalarW(const hwy::float16_t* p) { return f16_to_f32(load_u16(p, 0)); }
+
+// out[r * M + i] = dot(w[r], x[i]) over k values.
+template <int R, int M, class WT>
+HWY_INLINE void FloatTile(const WT* const* w, const float* const* x, int64_t k, float* out) {
+  const DF df;
+  const auto n = static_cast<int64_t>(hn::Lanes(df));
+  VF acc[R][M];
+  for (int r = 0; r < R; ++r) {
+    for (int i = 0; i < M; ++i) acc[r][i] = hn::Zero(df);
+  }
+  int64_t j = 0;
+  for (; j + n <= k; j += n) {
+    VF wv[R];
+    for (int r = 0; r < R; ++r) wv[r] = LoadW(df, w[r] + j);
+    for (int i = 0; i < M; ++i) {
+      const VF xv = hn::LoadU(df, x[i] + j);
+      for (int r = 0; r < R; ++r) acc[r][i] = hn::MulAdd(wv[r], xv, acc[r][i]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int i = 0; i < M; ++i) {
+      float s = hn::GetLane(hn::SumOfLanes(df, acc[r][i]));
+      for (int64_t t = j; t < k; ++t) s += ScalarW(w[r] + t) * x[i][t];
+      out[r * M + i] = s;
+    }
+  }
+}
+
+template <int R, class WT>
+HWY_INLINE void RowTile(const WT* base, int64_t r, const float* x, int64_t i0, int64_t i1,
+                        int64_t k, int64_t n, const float* bias, float* y) {
+  const WT* w[R];
+  for (int t = 0; t < R; ++t) w[t] = base + (r + t) * k;
+  int64_t i = i0;
+  constexpr int kM = R == 4 ? 2 : 1;
+  for (; i + kM <= i1; i += kM) {
+    const float* xs[kM];
+    for (int t = 0; t < kM; ++t) xs[t] = x + (i + t) * k;
+    float out[R * kM];
+    FloatTile<R, kM>(w, xs, k, out);
+    for (int rr = 0; rr < R; ++rr) {
+      const float b = bias != nullptr ? bias[r + rr] : 0.0f;
+      for (int t = 0; t < kM; ++t) y[(i + t) * n + r + rr] = out[rr * kM + t] + b;
+    }
+  }
+  for (; i < i1; ++i) {
+    const float* xs[1] = {x + i * k};
+    float out[R];
+    FloatTile<R, 1>(w, xs, k, out);
+    for (int rr = 0; rr < R; ++rr) {
+      y[i * n + r + rr] = out[rr] + (bias != nullptr ? bias[r + rr] : 0.0f);
+    }
+  }
+}
+
+template <class WT>
+void FloatRowsT(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y,
+                int64_t r0, int64_t r1) {
+  const auto* base = static_cast<const WT*>(w.data);
+  const int64_t k = w.cols;
+  const int64_t n = w.rows;
+  // Activation rows per pass: keep them in L2 while the weight tile streams past.
+  const int64_t mc = std::max<int64_t>(4, (256 << 10) / (k * 4));
+  for (int64_t i0 = 0; i0 < m; i0 += mc) {
+    const int64_t i1 = std::min(m, i0 + mc);
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) RowTile<4>(base, r, x, i0, i1, k, n, bias, y);
+    for (; r < r1; ++r) RowTile<1>(base, r, x, i0, i1, k, n, bias, y);
+  }
+}
+
+void MatmulFloatRows(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y,
+                     int64_t r0, int64_t r1) {
+  switch (w.format) {
+    case WeightFormat::F32:
+      return FloatRowsT<float>(x, m, w, bias, y, r0, r1);
+    case WeightFormat::F16:
+      return FloatRowsT<hwy::float16_t>(x, m, w, bias, y, r0, r1);
+    case WeightFormat::BF16:
+      return FloatRowsT<hwy::bfloat16_t>(x, m, w, bias, y, r0, r1);
+    default:
+      return;
+  }
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace mlxlm::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace mlxlm::kernels::simd {
+
+HWY_EXPORT(MatmulFloatRows);
+HWY_EXPORT(TargetName);
+
+void matmul_float_rows(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y,
+                       int64_t row_begin, int64_t row_end) {
+  HWY_DYNAMIC_DISPATCH(MatmulFloatRows)(x, m, w, bias, y, row_begin, row_end);
+}
+
+const char* active_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+}  // namespace mlxlm::kernels::simd
+#endif

@@ -1,0 +1,24 @@
+#pragma once
+// Runs a test body once per SIMD target compiled into the binary and supported by this CPU.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "kernels/simd_targets.h"
+
+namespace mlxlm::testing {
+
+template <class Fn>
+void for_each_simd_target(Fn&& fn) {
+  const auto targets = kernels::simd_targets();
+  ASSERT_FALSE(targets.empty());
+  for (const std::string& t : targets) {
+    ASSERT_TRUE(kernels::force_simd_target(t)) << t;
+    ASSERT_EQ(kernels::active_simd_target(), t);
+    SCOPED_TRACE("SIMD target " + t);
+    fn();
+  }
+  kernels::force_simd_target("");
+}
+
+}  // namespace mlxlm::testing

@@ -1,0 +1,164 @@
+// Norms, activations, softmax, RoPE and attention on every SIMD target against kernels/ref.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "for_each_target.h"
+#include "kernels/attention.h"
+#include "kernels/ops.h"
+#include "kernels/ref/ref.h"
+#include "kernels/rope.h"
+#include "random_weight.h"
+
+namespace mlxlm {
+namespace {
+
+void expect_near_all(const std::vector<float>& got, const std::vector<float>& want, double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], tol * (1.0 + std::fabs(want[i]))) << "at " << i;
+  }
+}
+
+TEST(Ops, RmsNormEveryTarget) {
+  for (int64_t dim : {7, 64, 131}) {
+    const int64_t rows = 5;
+    auto x = testing::random_floats(rows * dim, 3, 2.0f);
+    auto w = testing::random_floats(dim, 4);
+    std::vector<float> want(rows * dim);
+    kernels::ref::rms_norm(x.data(), w.data(), 1e-5f, rows, dim, want.data());
+    testing::for_each_simd_target([&] {
+      std::vector<float> y(rows * dim);
+      kernels::rms_norm(x.data(), w.data(), 1e-5f, rows, dim, y.data());
+      expect_near_all(y, want, 1e-5);
+      std::vector<float> inplace = x;  // x == y is allowed
+      kernels::rms_norm(inplace.data(), w.data(), 1e-5f, rows, dim, inplace.data());
+      expect_near_all(inplace, want, 1e-5);
+    });
+  }
+}
+
+TEST(Ops, SiluMulEveryTarget) {
+  auto g = testing::random_floats(1003, 5, 6.0f);
+  g[0] = -200.0f;  // exp overflow territory
+  g[1] = 200.0f;
+  auto u = testing::random_floats(1003, 6);
+  std::vector<float> want(g.size());
+  kernels::ref::silu_mul(g.data(), u.data(), 1003, want.data());
+  testing::for_each_simd_target([&] {
+    std::vector<float> y(g.size());
+    kernels::silu_mul(g.data(), u.data(), 1003, y.data());
+    expect_near_all(y, want, 2e-6);
+  });
+}
+
+TEST(Ops, SoftmaxEveryTarget) {
+  auto x = testing::random_floats(3 * 77, 7, 5.0f);
+  const float ninf = -std::numeric_limits<float>::infinity();
+  x[3] = ninf;
+  for (int i = 154; i < 231; ++i) x[i] = ninf;  // fully masked row -> zeros
+  std::vector<float> want = x;
+  kernels::ref::softmax(want.data(), 3, 77);
+  testing::for_each_simd_target([&] {
+    std::vector<float> y = x;
+    kernels::softmax(y.data(), 3, 77);
+    expect_near_all(y, want, 1e-6);
+  });
+}
+
+TEST(Ops, AddInplaceEveryTarget) {
+  auto x = testing::random_floats(45, 8), y = testing::random_floats(45, 9);
+  std::vector<float> want(45);
+  for (int i = 0; i < 45; ++i) want[i] = x[i] + y[i];
+  testing::for_each_simd_target([&] {
+    auto z = x;
+    kernels::add_inplace(z.data(), y.data(), 45);
+    expect_near_all(z, want, 0);
+  });
+}
+
+TEST(Ops, RopeEveryTarget) {
+  for (bool traditional : {false, true}) {
+    for (int64_t rot : {64, 32, 20}) {
+      const int64_t tokens = 3, heads = 4, hd = 64;
+      std::vector<float> inv(rot / 2);
+      for (int64_t i = 0; i < rot / 2; ++i) inv[i] = std::pow(10000.0f, -2.0f * i / rot);
+      std::vector<int64_t> pos = {0, 17, 4000};
+      kernels::RopeArgs a;
+      a.tokens = tokens;
+      a.heads = heads;
+      a.head_dim = hd;
+      a.rot_dim = rot;
+      a.inv_freq = inv.data();
+      a.positions = pos.data();
+      a.scale = 1.25f;
+      a.traditional = traditional;
+      auto x = testing::random_floats(tokens * heads * hd, 10);
+      auto want = x;
+      kernels::ref::rope(want.data(), a);
+      testing::for_each_simd_target([&] {
+        auto y = x;
+        kernels::rope(y.data(), a);
+        expect_near_all(y, want, 2e-6);
+      });
+    }
+  }
+}
+
+struct AttnCase {
+  int64_t q_len, n_heads, n_kv, hd, kv_len, q_offset, window, kv_start;
+  bool mask;
+};
+
+TEST(Attention, EveryTargetCausalWindowMaskGqa) {
+  const AttnCase cases[] = {
+      {1, 8, 2, 64, 37, 36, 0, 0, false},  // decode
+      {5, 4, 4, 32, 12, 7, 0, 0, false},   // prefill continuing a cache
+      {6, 6, 3, 16, 6, 0, 3, 0, false},    // sliding window
+      {4, 4, 1, 24, 9, 5, 0, 2, false},    // left padding (kv_start)
+      {3, 2, 2, 8, 10, 0, 0, 0, true},     // explicit mask, including a fully masked row
+  };
+  for (const auto& c : cases) {
+    const int64_t vd = c.hd;
+    auto q = testing::random_floats(c.q_len * c.n_heads * c.hd, 11);
+    auto k = testing::random_floats(c.n_kv * c.kv_len * c.hd, 12);
+    auto v = testing::random_floats(c.n_kv * c.kv_len * vd, 13);
+    std::vector<uint8_t> mask(c.q_len * c.kv_len);
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i * 7 + 3) % 5 != 0;
+    if (c.mask) {
+      for (int64_t j = 0; j < c.kv_len; ++j) mask[j] = 0;
+    }
+    kernels::AttentionArgs a;
+    a.q = q.data();
+    a.q_len = c.q_len;
+    a.n_heads = c.n_heads;
+    a.head_dim = c.hd;
+    a.k = k.data();
+    a.v = v.data();
+    a.kv_len = c.kv_len;
+    a.n_kv_heads = c.n_kv;
+    a.v_head_dim = vd;
+    a.k_head_stride = c.kv_len * c.hd;
+    a.v_head_stride = c.kv_len * vd;
+    a.scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
+    a.q_offset = c.q_offset;
+    a.window = c.window;
+    a.kv_start = c.kv_start;
+    a.mask = c.mask ? mask.data() : nullptr;
+    std::vector<float> want(c.q_len * c.n_heads * vd);
+    a.out = want.data();
+    kernels::ref::attention(a);
+    testing::for_each_simd_target([&] {
+      std::vector<float> out(want.size(), NAN);
+      auto b = a;
+      b.out = out.data();
+      kernels::attention(b);
+      expect_near_all(out, want, 1e-5);
+    });
+  }
+}
+
+}  // namespace
+}  // namespace mlxlm

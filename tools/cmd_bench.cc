@@ -1,0 +1,118 @@
+// `mlxlm bench`: prompt-processing and generation speed on random prompt tokens, reported as
+// mlx-lm's benchmark does (prompt_tps, generation_tps, peak_memory in GB).
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <random>
+#include <vector>
+
+#include "base/memory.h"
+#include "base/thread_pool.h"
+#include "base/timer.h"
+#include "commands.h"
+#include "kernels/simd_targets.h"
+#include "models/registry.h"
+
+namespace mlxlm::cli {
+namespace {
+
+int32_t argmax(const Tensor& logits) {
+  const float* l = logits.data<float>();
+  const int64_t n = logits.dim(-1);
+  return static_cast<int32_t>(std::max_element(l, l + n) - l);
+}
+
+struct Trial {
+  double prompt_tps = 0;
+  double generation_tps = 0;
+  double total_time = 0;
+};
+
+// One prompt of `prompt` tokens, then `gen` greedy decoding steps (EOS never stops it).
+Trial run_trial(const Model& model, const std::vector<int32_t>& prompt, int gen) {
+  Trial t;
+  Timer total;
+  PromptCache cache = model.make_cache();
+  Timer timer;
+  Tensor logits = model.forward(prompt, 1, cache, true);
+  int32_t next = argmax(logits);
+  const double prompt_time = timer.seconds();
+  timer.reset();
+  for (int i = 0; i < gen; ++i) {
+    Tensor step = model.forward(std::span(&next, 1), 1, cache, true);
+    next = argmax(step);
+  }
+  const double gen_time = timer.seconds();
+  t.prompt_tps = static_cast<double>(prompt.size()) / prompt_time;
+  t.generation_tps = gen > 0 ? gen / gen_time : 0.0;
+  t.total_time = total.seconds();
+  return t;
+}
+
+}  // namespace
+
+int run_bench(int argc, char** argv) {
+  CLI::App app{"Benchmark prompt processing and generation on random tokens", "mlxlm bench"};
+  std::string model_dir;
+  int prompt_tokens = 512, gen_tokens = 1024, batch = 1, trials = 5, threads = 0;
+  unsigned seed = 0;
+  app.add_option("--model", model_dir, "model folder")->required();
+  app.add_option("-p,--prompt-tokens", prompt_tokens, "prompt length")->check(CLI::PositiveNumber);
+  app.add_option("-g,--generation-tokens", gen_tokens, "tokens to generate")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-b,--batch-size", batch, "batch size")->check(CLI::PositiveNumber);
+  app.add_option("-n,--num-trials", trials, "timed trials after one warm-up")
+      ->check(CLI::PositiveNumber);
+  app.add_option("-t,--threads", threads, "threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", seed, "seed of the random prompt");
+  CLI11_PARSE(app, argc, argv);
+  if (batch != 1) {
+    std::fprintf(stderr, "mlxlm bench: batch size %d is not supported yet (only 1)\n", batch);
+    return 2;
+  }
+  try {
+    if (threads > 0) ThreadPool::set_num_threads(threads);
+    Timer load_timer;
+    auto model = load_model(model_dir);
+    const double load_time = load_timer.seconds();
+    std::printf("model=%s threads=%d simd=%s load_time=%.3f s\n", model_dir.c_str(),
+                ThreadPool::global().num_threads(), kernels::active_simd_target().c_str(),
+                load_time);
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int32_t> token(
+        0, static_cast<int32_t>(model->info().vocab_size) - 1);
+    std::vector<int32_t> prompt(prompt_tokens);
+    for (auto& t : prompt) t = token(rng);
+    // The warm-up pages the weights in and sizes the buffers; a short prompt does that as well
+    // as a long one.
+    std::printf("Running warmup..\n");
+    std::vector<int32_t> warm(prompt.begin(), prompt.begin() + std::min(prompt_tokens, 64));
+    run_trial(*model, warm, std::min(gen_tokens, 8));
+    std::printf("Timing with prompt_tokens=%d, generation_tokens=%d, batch_size=%d.\n",
+                prompt_tokens, gen_tokens, batch);
+    Trial sum;
+    for (int i = 0; i < trials; ++i) {
+      Trial t = run_trial(*model, prompt, gen_tokens);
+      const double peak = static_cast<double>(peak_memory_bytes()) / 1e9;
+      std::printf(
+          "Trial %d:  prompt_tps=%.3f, generation_tps=%.3f, peak_memory=%.3f, "
+          "total_time=%.3f\n",
+          i + 1, t.prompt_tps, t.generation_tps, peak, t.total_time);
+      std::fflush(stdout);
+      sum.prompt_tps += t.prompt_tps;
+      sum.generation_tps += t.generation_tps;
+      sum.total_time += t.total_time;
+    }
+    std::printf("Averages: prompt_tps=%.3f, generation_tps=%.3f, peak_memory=%.3f\n",
+                sum.prompt_tps / trials, sum.generation_tps / trials,
+                static_cast<double>(peak_memory_bytes()) / 1e9);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mlxlm bench: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace mlxlm::cli
