@@ -4,5 +4,6 @@ namespace mlxlm::cli {
 
 int run_generate(int argc, char** argv);
 int run_tokenize(int argc, char** argv);
+int run_cache_prompt(int argc, char** argv);
 
 }  // namespace mlxlm::cli

@@ -18,6 +18,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"generate", "generate text from a prompt", mlxlm::cli::run_generate},
       {"tokenize", "encode and decode text with a tokenizer", mlxlm::cli::run_tokenize},
+      {"cache-prompt", "prefill a prompt and save its KV cache", mlxlm::cli::run_cache_prompt},
   };
   return table;
 }
