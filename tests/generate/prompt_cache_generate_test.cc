@@ -83,6 +83,40 @@ TEST_F(PromptCacheGenerate, SavedPrefixContinuesLikeTheFullPrompt) {
   }
 }
 
+// mlx-lm test_cache_with_generate: four tokens in one call equal two plus one more call that
+// reuses the cache.
+TEST_F(PromptCacheGenerate, CacheWithGenerate) {
+  const auto prompt = golden_prompts().front();
+  PromptCache fresh = make_prompt_cache(*model_);
+  Generated all = run(*model_, prompt, fresh, 4);
+  PromptCache cache = make_prompt_cache(*model_);
+  Generated first = run(*model_, prompt, cache, 2);
+  ASSERT_EQ(first.tokens, std::vector<int32_t>(all.tokens.begin(), all.tokens.begin() + 2));
+  const int32_t third = all.tokens[2];
+  Generated more = run(*model_, std::span(&third, 1), cache, 1);
+  EXPECT_EQ(more.tokens[0], all.tokens[3]);
+  for (size_t v = 0; v < all.logprobs[3].size(); ++v) {
+    ASSERT_NEAR(more.logprobs[0][v], all.logprobs[3][v], 1e-4);
+  }
+}
+
+// mlx-lm test_trim_cache_with_generate: trimming the tokens of a continuation and running it
+// again reproduces it.
+TEST_F(PromptCacheGenerate, TrimCacheWithGenerate) {
+  const auto prompt = golden_prompts().front();
+  PromptCache cache = make_prompt_cache(*model_);
+  const int32_t last = run(*model_, prompt, cache, 1).tokens[0];
+  Generated a = run(*model_, std::span(&last, 1), cache, 2);
+  EXPECT_EQ(trim_prompt_cache(cache, 3), 3);
+  Generated b = run(*model_, std::span(&last, 1), cache, 2);
+  EXPECT_EQ(a.tokens, b.tokens);
+  for (size_t i = 0; i < a.logprobs.size(); ++i) {
+    for (size_t v = 0; v < a.logprobs[i].size(); ++v) {
+      ASSERT_NEAR(a.logprobs[i][v], b.logprobs[i][v], 1e-5);
+    }
+  }
+}
+
 TEST_F(PromptCacheGenerate, PrefillFillsTheCacheLikeGenerationWithNoTokens) {
   const auto prompt = golden_prompts().back();
   PromptCache by_prefill = make_prompt_cache(*model_);
