@@ -4,10 +4,14 @@
 #include <optional>
 
 #include "base/error.h"
+#include "cache/quantized_kv_cache.h"
+#include "cache/rotating_kv_cache.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "engine/chat_prompt.h"
 #include "engine/loaded_model.h"
+#include "engine/prompt_cache_store.h"
+#include "io/json.h"
 #include "mlxlm/generate.h"
 #include "progress_bar.h"
 
@@ -35,11 +39,78 @@ struct GenerateArgs {
   std::string system_prompt;
   std::optional<std::string> prefill_response;
   std::string chat_template_config;
+  std::optional<int> kv_bits;
+  int kv_group_size = 64;
+  int64_t quantized_kv_start = 5000;
+  std::optional<int64_t> max_kv_size;
+  std::string prompt_cache_file;
+  bool model_given = false;
 };
+
+// mlx-lm's checks of --prompt-cache-file against the flags; returns the model to load.
+std::string check_cache_flags(const GenerateArgs& a, const LoadedPromptCache& loaded) {
+  const std::string& file = a.prompt_cache_file;
+  if (loaded.cache.empty()) throw InvalidInput("generate", file + " holds no layers");
+  if (const auto* q = dynamic_cast<const QuantizedKVCache*>(loaded.cache[0].get())) {
+    if (a.kv_bits && *a.kv_bits != q->bits()) {
+      throw InvalidInput("generate", "--kv-bits " + std::to_string(*a.kv_bits) +
+                                         " does not match the " + std::to_string(q->bits()) +
+                                         "-bit kv cache loaded from " + file);
+    }
+    if (a.kv_group_size != q->group_size()) {
+      throw InvalidInput("generate", "--kv-group-size " + std::to_string(a.kv_group_size) +
+                                         " does not match the kv cache loaded from " + file +
+                                         " (group size " + std::to_string(q->group_size()) + ")");
+    }
+  }
+  if (a.max_kv_size) {
+    const auto* r = dynamic_cast<const RotatingKVCache*>(loaded.cache[0].get());
+    if (r == nullptr || r->max_size() != *a.max_kv_size) {
+      throw InvalidInput("generate", "--max-kv-size " + std::to_string(*a.max_kv_size) +
+                                         " cannot change the saved cache in " + file +
+                                         " (its first layer is a " + loaded.cache[0]->class_name() +
+                                         (r ? " of size " + std::to_string(r->max_size()) : "") +
+                                         "); make the cache with cache-prompt --max-kv-size");
+    }
+  }
+  if (!a.draft_model.empty()) {
+    throw InvalidInput("generate", "--draft-model cannot be combined with --prompt-cache-file");
+  }
+  auto it = loaded.metadata.find("model");
+  if (!a.model_given) {
+    if (it == loaded.metadata.end()) {
+      throw InvalidInput("generate", file + " does not record its model; pass --model");
+    }
+    return it->second;
+  }
+  if (it != loaded.metadata.end() && it->second != a.model) {
+    throw InvalidInput("generate", "Providing a different model (" + a.model +
+                                       ") than that used to create the prompt cache (" +
+                                       it->second + ") is an error");
+  }
+  return a.model;
+}
 
 int generate_main(const GenerateArgs& a) {
   const bool verbose = parse_bool(a.verbose);
-  LoadedModel m = load_model_and_tokenizer(a.model);
+  std::optional<LoadedPromptCache> saved;
+  std::string model_name = a.model;
+  if (!a.prompt_cache_file.empty()) {
+    saved = load_prompt_cache(a.prompt_cache_file);
+    model_name = check_cache_flags(a, *saved);
+  }
+  LoadedModel m = load_model_and_tokenizer(model_name);
+  if (saved) {
+    check_prompt_cache_fits(*saved, m);
+    // cache-prompt --eos-token is stored in the tokenizer configuration.
+    auto tc = saved->metadata.find("tokenizer_config");
+    if (tc != saved->metadata.end()) {
+      Json config = parse_json(tc->second, a.prompt_cache_file + " tokenizer_config");
+      if (config.is_object() && config.contains("eos_token") && config["eos_token"].is_string()) {
+        add_eos_token(m, config["eos_token"].get<std::string>());
+      }
+    }
+  }
   for (const auto& t : a.extra_eos_tokens) add_eos_token(m, t);
 
   std::optional<LoadedModel> draft;
@@ -64,11 +135,27 @@ int generate_main(const GenerateArgs& a) {
       throw InvalidInput("generate", "--chat-template-config must be a JSON object");
     }
   }
-  std::vector<int32_t> ids = build_prompt_tokens(m, prompt, chat);
+  std::vector<int32_t> ids;
+  if (saved && !a.ignore_chat_template && has_chat_template(m)) {
+    // The cache holds everything before the user's text: encode only the rendered suffix that
+    // starts at it (mlx-lm renders again with "<query>" to find where that is).
+    std::string full = render_chat_prompt(m, prompt, chat);
+    std::string probe = render_chat_prompt(m, "<query>", chat);
+    ids = m.tokenizer->encode(full.substr(probe.find("<query>")), false);
+  } else if (saved) {
+    // No BOS in the middle of the sequence (mlx-lm's plain-text path would add one).
+    ids = m.tokenizer->encode(prompt, false);
+  } else {
+    ids = build_prompt_tokens(m, prompt, chat);
+  }
 
   GenerationOptions opts;
   opts.step.max_tokens = a.max_tokens;
   opts.step.prefill_step_size = a.prefill_step_size;
+  opts.step.kv_bits = a.kv_bits.value_or(0);
+  opts.step.kv_group_size = a.kv_group_size;
+  opts.step.quantized_kv_start = a.quantized_kv_start;
+  opts.step.max_kv_size = a.max_kv_size.value_or(0);
   opts.sampler.temp = a.temp;
   opts.sampler.top_p = a.top_p;
   opts.sampler.min_p = a.min_p;
@@ -98,7 +185,8 @@ int generate_main(const GenerateArgs& a) {
   if (verbose) std::printf("==========\n");
   std::string text;
   GenerationResponse last;
-  stream_generate(*m.model, *m.tokenizer, ids, opts, nullptr, [&](const GenerationResponse& r) {
+  PromptCache* cache = saved ? &saved->cache : nullptr;
+  stream_generate(*m.model, *m.tokenizer, ids, opts, cache, [&](const GenerationResponse& r) {
     if (verbose) {
       std::fwrite(r.text.data(), 1, r.text.size(), stdout);
       std::fflush(stdout);
@@ -174,11 +262,22 @@ int run_generate(int argc, char** argv) {
                  "Draft model for speculative decoding (same vocabulary as --model)");
   app.add_option("--num-draft-tokens", a.num_draft_tokens, "Tokens the draft proposes per round")
       ->capture_default_str();
+  app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)");
+  app.add_option("--kv-group-size", a.kv_group_size, "Group size for KV-cache quantization")
+      ->capture_default_str();
+  app.add_option("--quantized-kv-start", a.quantized_kv_start,
+                 "Quantize the KV cache once it holds this many tokens")
+      ->capture_default_str();
+  app.add_option("--max-kv-size", a.max_kv_size,
+                 "Keep at most this many tokens per layer (first 4 always kept)");
+  app.add_option("--prompt-cache-file", a.prompt_cache_file,
+                 "Continue from a prompt cache saved by cache-prompt (model taken from it)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  a.model_given = app.count("--model") > 0;
   return run_guarded("generate", [&] { return generate_main(a); });
 }
 

@@ -9,5 +9,6 @@ int run_chat_template(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_convert(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_cache_prompt(int argc, char** argv);
 
 }  // namespace mlxlm::cli

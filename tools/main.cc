@@ -23,6 +23,7 @@ const std::vector<Command>& commands() {
       {"convert", "convert / quantize a Hugging Face model to mlx format", mlxlm::cli::run_convert},
       {"bench", "benchmark prompt processing and generation speed", mlxlm::cli::run_bench},
       {"synth", "write a random-weight model of a named shape", mlxlm::cli::run_synth},
+      {"cache-prompt", "prefill a prompt and save its KV cache", mlxlm::cli::run_cache_prompt},
   };
   return table;
 }

@@ -21,6 +21,14 @@ class Tokenizer;
 struct GenerateStepOptions {
   int max_tokens = 256;          // tokens to produce; -1 = until the caller stops
   int prefill_step_size = 2048;  // prompt tokens per forward pass while prefilling
+  // KV-cache quantization (spec 2.1 item 6): 0 = off. Once a layer's cache holds
+  // quantized_kv_start tokens it is replaced by its quantized form (also a rotating cache).
+  int kv_bits = 0;
+  int kv_group_size = 64;
+  int64_t quantized_kv_start = 0;
+  // A cache the generator makes itself keeps at most this many tokens per layer (0 = no bound):
+  // every plain KVCache becomes RotatingKVCache(max_kv_size, keep=4), for every model.
+  int64_t max_kv_size = 0;
 };
 
 // Called with (0, total) before prefill, after every chunk, and (total, total) once the first
@@ -53,6 +61,7 @@ class TokenGenerator {
 
  private:
   void prefill();
+  void quantize_cache();
   Step sample_from(const float* logits);
 
   const Model& model_;

@@ -132,7 +132,7 @@ int64_t trim_prompt_cache(PromptCache& cache, int64_t n);
 PromptCache copy_prompt_cache(const PromptCache& cache);
 // Bytes held by every layer together.
 size_t prompt_cache_nbytes(const PromptCache& cache);
-// Tokens held: the first layer's offset (0 for an empty list).
+// Tokens processed: the largest layer offset (state-only layers such as ArraysCache count 0).
 int64_t prompt_cache_length(const PromptCache& cache);
 
 // mlx-lm's maybe_quantize_kv_cache (spec 2.1 item 6): every layer with a quantized form whose

@@ -65,8 +65,10 @@ std::unique_ptr<Cache> cache_from_state(const std::string& class_name, StateTree
         children.push_back(
             cache_from_state(name.value, std::move(state.items[i]), meta.items[1].items[i]));
       } catch (const InvalidInput& e) {
-        throw InvalidInput(
-            "cache", "CacheList child " + std::to_string(i) + " (" + name.value + "): " + e.what());
+        std::string msg = e.what();
+        if (msg.rfind("[cache] ", 0) == 0) msg = msg.substr(8);
+        throw InvalidInput("cache",
+                           "CacheList child " + std::to_string(i) + " (" + name.value + "): " + msg);
       }
     }
     return std::make_unique<CacheList>(std::move(children));

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "base/error.h"
 #include "cache/cache.h"
 
@@ -65,7 +67,9 @@ size_t prompt_cache_nbytes(const PromptCache& cache) {
 }
 
 int64_t prompt_cache_length(const PromptCache& cache) {
-  return cache.empty() ? 0 : cache[0]->offset();
+  int64_t n = 0;
+  for (const auto& c : cache) n = std::max(n, c->offset());
+  return n;
 }
 
 void maybe_quantize_kv_cache(PromptCache& cache, int kv_bits, int kv_group_size,

@@ -26,7 +26,7 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 // mlx's tree_flatten of a state tree: leaves keyed by their dot-joined list indices.
-void flatten_state(const StateTree& t, const std::string& prefix, DType dtype,
+void flatten_state(StateTree& t, const std::string& prefix, DType dtype,
                    std::vector<std::pair<std::string, Tensor>>& out) {
   if (t.is_leaf) {
     // Float arrays of rank >= 2 are the cache contents and take the model dtype; rank-1 arrays
@@ -36,7 +36,7 @@ void flatten_state(const StateTree& t, const std::string& prefix, DType dtype,
       convert_from_f32(t.leaf.data<float>(), t.leaf.numel(), dtype, c.data());
       out.emplace_back(prefix, std::move(c));
     } else {
-      out.emplace_back(prefix, t.leaf.clone());
+      out.emplace_back(prefix, std::move(t.leaf));
     }
     return;
   }
@@ -144,7 +144,8 @@ std::string save_prompt_cache(const std::string& path, const PromptCache& cache,
   std::map<std::string, std::string> meta;
   for (size_t l = 0; l < cache.size(); ++l) {
     const std::string layer = std::to_string(l);
-    flatten_state(cache[l]->state(), layer, dtype, tensors);
+    StateTree state = cache[l]->state();
+    flatten_state(state, layer, dtype, tensors);
     flatten_meta(cache[l]->meta_state(), "0." + layer, meta);
     meta["2." + layer] = cache[l]->class_name();
   }

@@ -5,6 +5,7 @@
 #include "base/timer.h"
 #include "mlxlm/generate.h"
 #include "mlxlm/speculative.h"
+#include "models/make_prompt_cache.h"
 #include "models/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -30,7 +31,7 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
                      PromptCache* cache, const ResponseCallback& callback) {
   PromptCache own_cache;
   if (cache == nullptr) {
-    own_cache = model.make_cache();
+    own_cache = make_prompt_cache(model, options.step.max_kv_size);
     cache = &own_cache;
   }
   Sampler sampler(options.sampler);

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "cache/cache.h"
 #include "kernels/ops.h"
 #include "mlxlm/generate.h"
 #include "models/model.h"
@@ -26,6 +27,11 @@ TokenGenerator::TokenGenerator(const Model& model, std::span<const int32_t> prom
   }
 }
 
+void TokenGenerator::quantize_cache() {
+  maybe_quantize_kv_cache(cache_, options_.kv_bits, options_.kv_group_size,
+                          options_.quantized_kv_start);
+}
+
 void TokenGenerator::prefill() {
   const int64_t total = prompt_len_;
   if (progress_) progress_(0, total);
@@ -34,6 +40,7 @@ void TokenGenerator::prefill() {
   while (total - done > 1) {
     int64_t n = std::min<int64_t>(options_.prefill_step_size, total - done - 1);
     model_.forward(std::span(history_).subspan(done, n), 1, cache_, /*last_only=*/true);
+    quantize_cache();
     done += n;
     if (progress_) progress_(done, total);
   }
@@ -58,6 +65,7 @@ std::optional<TokenGenerator::Step> TokenGenerator::next() {
       // max_tokens == 0: the prompt still ends up in the cache, as in mlx-lm.
       prefill();
       model_.forward(std::span(history_).last(1), 1, cache_, true);
+      quantize_cache();
     }
     return std::nullopt;
   }
@@ -65,11 +73,13 @@ std::optional<TokenGenerator::Step> TokenGenerator::next() {
     prefill();
     Tensor logits =
         model_.forward(std::span(history_).subspan(prompt_len_ - 1, 1), 1, cache_, true);
+    quantize_cache();
     Step s = sample_from(logits.data<float>());
     if (progress_) progress_(prompt_len_, prompt_len_);
     return s;
   }
   Tensor logits = model_.forward(std::span(history_).last(1), 1, cache_, true);
+  quantize_cache();
   pending_ = false;
   return sample_from(logits.data<float>());
 }
@@ -77,6 +87,7 @@ std::optional<TokenGenerator::Step> TokenGenerator::next() {
 void TokenGenerator::commit() {
   if (!pending_) return;
   model_.forward(std::span(history_).last(1), 1, cache_, true);
+  quantize_cache();
   pending_ = false;
 }
 

@@ -1,0 +1,105 @@
+// mlxlm cache-prompt: prefill a prompt once and save its KV cache (mlx_lm.cache_prompt, spec 1.3)
+// for generate --prompt-cache-file, the server or mlx-lm itself.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <optional>
+
+#include "base/error.h"
+#include "base/memory.h"
+#include "base/timer.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "engine/loaded_model.h"
+#include "engine/prompt_cache_store.h"
+#include "mlxlm/prefill.h"
+#include "models/make_prompt_cache.h"
+#include "progress_bar.h"
+
+namespace mlxlm::cli {
+namespace {
+
+struct CachePromptArgs {
+  std::string model;
+  std::string prompt;
+  std::string prompt_cache_file;
+  std::string eos_token;
+  std::optional<int64_t> max_kv_size;
+  std::optional<int> kv_bits;
+  int kv_group_size = 64;
+  int64_t quantized_kv_start = 5000;
+  int prefill_step_size = 2048;
+};
+
+int cache_prompt_main(const CachePromptArgs& a) {
+  LoadedModel m = load_model_and_tokenizer(a.model);
+  const std::string tokenizer_config = tokenizer_config_text(m, a.eos_token);
+  const std::vector<int32_t> ids = encode_prompt(*m.tokenizer, read_prompt_arg(a.prompt));
+
+  PromptCache cache = make_prompt_cache(*m.model, a.max_kv_size.value_or(0));
+  PrefillOptions opts;
+  opts.prefill_step_size = a.prefill_step_size;
+  opts.kv_bits = a.kv_bits.value_or(0);
+  opts.kv_group_size = a.kv_group_size;
+  opts.quantized_kv_start = a.quantized_kv_start;
+
+  // A bar on a terminal; otherwise one line per chunk, so logs show progress too.
+  ProgressBar bar("Processed", "tok/s");
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  Timer timer;
+  PrefillStats stats = prefill(*m.model, ids, cache, opts, [&](int64_t done, int64_t total) {
+    if (tty) {
+      bar.update(done, total);
+    } else if (done > 0) {
+      const double s = timer.seconds();
+      std::fprintf(stderr, "Processed %6lld/%lld tokens (%.2f tok/s)\n",
+                   static_cast<long long>(done), static_cast<long long>(total),
+                   s > 0 ? static_cast<double>(done) / s : 0.0);
+    }
+  });
+  bar.finish();
+  std::fprintf(stderr, "Processed %lld tokens (%.2f tok/s)\n", static_cast<long long>(stats.tokens),
+               stats.tokens_per_second);
+  std::fprintf(stderr, "Peak memory: %.3f GB\n", static_cast<double>(peak_memory_bytes()) / 1e9);
+
+  const std::string written =
+      save_model_prompt_cache(a.prompt_cache_file, cache, m, a.model, tokenizer_config);
+  std::fprintf(stderr, "Saved prompt cache to %s (%.3f MB)\n", written.c_str(),
+               static_cast<double>(prompt_cache_nbytes(cache)) / 1e6);
+  return 0;
+}
+
+}  // namespace
+
+int run_cache_prompt(int argc, char** argv) {
+  CachePromptArgs a;
+  a.model = default_model_dir();
+  CLI::App app{"Prefill a prompt and save its KV cache for later generate --prompt-cache-file.",
+               "mlxlm cache-prompt"};
+  app.add_option("--model", a.model, "Model folder or org/name in the Hugging Face cache")
+      ->capture_default_str();
+  app.add_option("--prompt", a.prompt, "Prompt to cache; '-' reads stdin")->required();
+  app.add_option("--prompt-cache-file", a.prompt_cache_file,
+                 "File to write (.safetensors is appended when missing)")
+      ->required();
+  app.add_option("--eos-token", a.eos_token, "EOS token stored in the tokenizer configuration");
+  app.add_option("--max-kv-size", a.max_kv_size,
+                 "Keep at most this many tokens per layer (first 4 always kept)");
+  app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)");
+  app.add_option("--kv-group-size", a.kv_group_size, "Group size for KV-cache quantization")
+      ->capture_default_str();
+  app.add_option("--quantized-kv-start", a.quantized_kv_start,
+                 "Quantize the KV cache once it holds this many tokens")
+      ->capture_default_str();
+  app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return run_guarded("cache-prompt", [&] { return cache_prompt_main(a); });
+}
+
+}  // namespace mlxlm::cli
