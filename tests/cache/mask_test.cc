@@ -33,6 +33,17 @@ TEST(MakeMask, WithoutCache) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(mask_row(w, 0, i), causal_row(0, i, 4, 3));
 }
 
+TEST(MakeMask, LeftAndRightPaddingPerRow) {
+  // create_causal_mask(2, offset 1) over 3 keys; row 0 has one left pad, row 1 one right pad.
+  const std::vector<int64_t> left = {1, 0}, right = {0, 1};
+  AttentionMask m = create_causal_mask(2, 1, 0, &left, &right);
+  ASSERT_EQ(m.rows, 2);
+  EXPECT_EQ(mask_row(m, 0, 0), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(mask_row(m, 0, 1), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(mask_row(m, 1, 0), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(mask_row(m, 1, 1), (std::vector<bool>{true, true, false}));
+}
+
 TEST(MakeMask, WithKVCache) {
   KVCache cache;
   EXPECT_EQ(cache.make_mask(4).kind, Kind::Causal);

@@ -78,6 +78,19 @@ TEST(TrimCache, QuantizedCounts) {
   EXPECT_EQ(trim_prompt_cache(cache, 4), 3);
 }
 
+TEST(PromptCacheStats, LengthAndBytes) {
+  PromptCache cache;
+  cache.push_back(std::make_unique<ArraysCache>(1));
+  static_cast<ArraysCache&>(*cache[0])[0] = zeros({1, 3});
+  cache.push_back(std::make_unique<KVCache>());
+  Tensor x = uniform({1, 2, 10, 4}, 1);
+  static_cast<KVCache&>(*cache[1]).update_and_fetch(x, x);
+  EXPECT_EQ(prompt_cache_length(cache), 10);
+  // mlx-lm counts whole buffers: 256 slots x 2 heads x 4 dims x 4 bytes, keys and values, plus
+  // the 3 floats of the state slot.
+  EXPECT_EQ(prompt_cache_nbytes(cache), 2u * 256 * 2 * 4 * 4 + 3 * 4);
+}
+
 TEST(TrimCache, EmptyListTrimsNothing) {
   PromptCache cache;
   EXPECT_EQ(trim_prompt_cache(cache, 3), 0);
