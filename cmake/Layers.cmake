@@ -24,12 +24,16 @@ endfunction()
 # mlxlm_test(LAYER): one GoogleTest binary per folder tests/LAYER, linked to that layer.
 function(mlxlm_test layer)
   file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${layer}/*.cc)
+  list(FILTER srcs EXCLUDE REGEX "random_model\\.cc$")
   if(NOT srcs)
     return()
   endif()
   add_executable(test_${layer} ${srcs})
   target_link_libraries(test_${layer} PRIVATE mlxlm_${layer} mlxlm_testing GTest::gtest_main
                                               GTest::gmock)
+  if(TARGET mlxlm_io AND layer MATCHES "^(cache|nn|models|generate|engine|server|constrain)$")
+    target_link_libraries(test_${layer} PRIVATE mlxlm_testing_models)
+  endif()
   gtest_discover_tests(test_${layer} DISCOVERY_TIMEOUT 60
                        PROPERTIES ENVIRONMENT "MLXLM_SHARED=${MLXLM_SHARED_DIR}")
 endfunction()

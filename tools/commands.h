@@ -6,5 +6,6 @@ int run_generate(int argc, char** argv);
 int run_bench(int argc, char** argv);
 int run_convert(int argc, char** argv);
 int run_synth(int argc, char** argv);
+int run_tokenize(int argc, char** argv);
 
 }  // namespace mlxlm::cli

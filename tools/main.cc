@@ -20,6 +20,7 @@ const std::vector<Command>& commands() {
       {"convert", "convert / quantize a Hugging Face model to mlx format", mlxlm::cli::run_convert},
       {"bench", "benchmark prompt processing and generation speed", mlxlm::cli::run_bench},
       {"synth", "write a random-weight model of a named shape", mlxlm::cli::run_synth},
+      {"tokenize", "encode and decode text with a tokenizer", mlxlm::cli::run_tokenize},
   };
   return table;
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <regex>
 
 #include "base/error.h"
 #include "io/json.h"
@@ -10,6 +9,29 @@
 namespace fs = std::filesystem;
 
 namespace mlxlm {
+namespace {
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+bool is_weight_file_name(std::string_view name) {
+  constexpr std::string_view prefix = "model", suffix = ".safetensors";
+  if (name.size() < prefix.size() + suffix.size() || name.substr(0, prefix.size()) != prefix ||
+      name.substr(name.size() - suffix.size()) != suffix) {
+    return false;
+  }
+  std::string_view middle = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+  if (middle.empty()) return true;  // model.safetensors
+  // "-00001-of-00002"
+  if (middle[0] != '-') return false;
+  middle.remove_prefix(1);
+  size_t of = middle.find("-of-");
+  return of != std::string_view::npos && all_digits(middle.substr(0, of)) &&
+         all_digits(middle.substr(of + 4));
+}
 
 WeightStore WeightStore::open_file(const std::string& path) {
   WeightStore store;
@@ -20,11 +42,9 @@ WeightStore WeightStore::open_file(const std::string& path) {
 WeightStore WeightStore::open_dir(const std::string& dir) {
   if (!fs::is_directory(dir)) throw FileError("io", "model folder not found: " + dir);
   std::vector<std::string> shards;
-  const std::regex shard_name(R"(model(-\d+-of-\d+)?\.safetensors)");
   for (const auto& e : fs::directory_iterator(dir)) {
     std::string name = e.path().filename().string();
-    if (e.is_regular_file() && std::regex_match(name, shard_name))
-      shards.push_back(e.path().string());
+    if (e.is_regular_file() && is_weight_file_name(name)) shards.push_back(e.path().string());
   }
   std::sort(shards.begin(), shards.end());
   if (shards.empty()) {

@@ -4,11 +4,15 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "io/safetensors.h"
 
 namespace mlxlm {
+
+// True for "model.safetensors" and "model-00001-of-00002.safetensors" style names.
+bool is_weight_file_name(std::string_view name);
 
 class WeightStore {
  public:

@@ -1,0 +1,151 @@
+#include "mlxlm/speculative.h"
+
+#include <algorithm>
+
+#include "base/error.h"
+#include "kernels/ops.h"
+#include "models/model.h"
+
+namespace mlxlm {
+namespace {
+
+void prefill_all_but_last(const Model& model, std::span<const int32_t> prompt, PromptCache& cache,
+                          int step) {
+  int64_t done = 0;
+  const auto total = static_cast<int64_t>(prompt.size());
+  while (total - done > 1) {
+    int64_t n = std::min<int64_t>(step, total - done - 1);
+    model.forward(prompt.subspan(done, n), 1, cache, true);
+    done += n;
+  }
+}
+
+}  // namespace
+
+SpeculativeTokenGenerator::SpeculativeTokenGenerator(const Model& target, const Model& draft,
+                                                     std::span<const int32_t> prompt,
+                                                     PromptCache& target_cache,
+                                                     PromptCache& draft_cache, Sampler& sampler,
+                                                     std::vector<LogitsProcessor> processors,
+                                                     SpeculativeOptions options)
+    : target_(target),
+      draft_(draft),
+      target_cache_(target_cache),
+      draft_cache_(draft_cache),
+      sampler_(sampler),
+      processors_(std::move(processors)),
+      options_(options),
+      history_(prompt.begin(), prompt.end()) {
+  if (prompt.empty())
+    throw InvalidInput("generate", "the prompt is empty: nothing to condition on");
+  if (target.info().vocab_size != draft.info().vocab_size) {
+    throw InvalidInput("generate", "draft model vocabulary (" +
+                                       std::to_string(draft.info().vocab_size) +
+                                       ") differs from the model's (" +
+                                       std::to_string(target.info().vocab_size) + ")");
+  }
+  if (!can_trim_prompt_cache(target_cache) || !can_trim_prompt_cache(draft_cache)) {
+    throw InvalidInput("generate", "speculative decoding needs trimmable caches");
+  }
+  if (options_.num_draft_tokens < 1)
+    throw InvalidInput("generate", "num_draft_tokens must be >= 1");
+}
+
+SpeculativeTokenGenerator::~SpeculativeTokenGenerator() {
+  // A consumer that stops mid-round leaves both caches as if the round had ended (mlx-lm's
+  // finally).
+  if (!round_rewound_) rewind();
+}
+
+int32_t SpeculativeTokenGenerator::sample_row(const float* logits, std::vector<float>& lp) {
+  const auto vocab = static_cast<size_t>(target_.info().vocab_size);
+  lp.assign(logits, logits + vocab);
+  for (auto& p : processors_) p(history_, lp);
+  const float lse = kernels::logsumexp(lp.data(), static_cast<int64_t>(vocab));
+  for (float& v : lp) v -= lse;
+  return sampler_.sample(lp);
+}
+
+void SpeculativeTokenGenerator::prefill() {
+  prefill_all_but_last(target_, history_, target_cache_, options_.prefill_step_size);
+  prefill_all_but_last(draft_, history_, draft_cache_, options_.prefill_step_size);
+  y_ = {history_.back()};
+  draft_y_ = y_;
+  prefilled_ = true;
+}
+
+void SpeculativeTokenGenerator::rewind() {
+  const int k = static_cast<int>(round_drafts_.size());
+  const int n = round_accepted_;
+  trim_prompt_cache(target_cache_, k - n);
+  trim_prompt_cache(draft_cache_, std::max(k - n - 1, 0));
+  round_rewound_ = true;
+}
+
+void SpeculativeTokenGenerator::run_round() {
+  const int k = std::min(options_.max_tokens - emitted_, options_.num_draft_tokens);
+  const size_t base = history_.size();
+
+  // The draft proposes k tokens one at a time with the same sampler and processors.
+  round_drafts_.clear();
+  std::vector<int32_t> input = draft_y_;
+  for (int i = 0; i < k; ++i) {
+    Tensor logits = draft_.forward(input, 1, draft_cache_, true);
+    int32_t d = sample_row(logits.data<float>(), draft_logprobs_);
+    round_drafts_.push_back(d);
+    history_.push_back(d);  // processors of later drafts see earlier ones
+    input = {d};
+  }
+  history_.resize(base);
+
+  // The target scores y and all drafts in one pass and samples k + 1 tokens.
+  std::vector<int32_t> verify = y_;
+  verify.insert(verify.end(), round_drafts_.begin(), round_drafts_.end());
+  Tensor logits = target_.forward(verify, 1, target_cache_, false);
+  const int64_t vocab = target_.info().vocab_size;
+  const int64_t first = static_cast<int64_t>(verify.size()) - (k + 1);
+  round_tokens_.assign(k + 1, 0);
+  round_logprobs_.resize(k + 1);
+  for (int i = 0; i <= k; ++i) {
+    round_tokens_[i] = sample_row(logits.data<float>() + (first + i) * vocab, round_logprobs_[i]);
+    if (i < k) history_.push_back(round_drafts_[i]);
+  }
+  history_.resize(base);
+
+  round_accepted_ = 0;
+  while (round_accepted_ < k && round_tokens_[round_accepted_] == round_drafts_[round_accepted_]) {
+    ++round_accepted_;
+  }
+  drafted_ += k;
+  accepted_ += round_accepted_;
+  round_pos_ = 0;
+  round_rewound_ = false;
+}
+
+std::optional<SpeculativeTokenGenerator::Step> SpeculativeTokenGenerator::next() {
+  if (emitted_ >= options_.max_tokens) {
+    if (!round_rewound_) rewind();
+    return std::nullopt;
+  }
+  if (!prefilled_) prefill();
+  if (round_rewound_) run_round();
+
+  const auto pos = static_cast<int>(round_pos_);
+  const bool from_draft = pos < round_accepted_;
+  Step s{round_tokens_[pos], round_logprobs_[pos], from_draft};
+  history_.push_back(s.token);
+  ++emitted_;
+  ++round_pos_;
+  if (!from_draft) {
+    // The round's last token: rewind, and set up the inputs of the next round.
+    rewind();
+    y_ = {s.token};
+    draft_y_ = y_;
+    if (round_accepted_ == static_cast<int>(round_drafts_.size())) {
+      draft_y_.insert(draft_y_.begin(), round_drafts_.back());
+    }
+  }
+  return s;
+}
+
+}  // namespace mlxlm

@@ -1,0 +1,119 @@
+// `mlxlm generate` as a user runs it, on the sample model, against the float64 golden story.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+
+#include "io/json.h"
+#include "run_cli.h"
+#include "testing/shared_data.h"
+
+namespace mlxlm {
+namespace {
+
+using testing::run_mlxlm;
+
+std::string golden_story(const std::string& prompt) {
+  std::ifstream in(testing::shared_path("golden/tinystories-656k/greedy.jsonl"));
+  std::string line;
+  while (std::getline(in, line)) {
+    Json j = parse_json(line, "greedy.jsonl");
+    if (j["prompt"] == prompt) return j["text_until_eos"].get<std::string>();
+  }
+  ADD_FAILURE() << "no golden for " << prompt;
+  return "";
+}
+
+TEST(GenerateCli, GreedyStoryMatchesGoldenWithStatistics) {
+  auto r = run_mlxlm("generate --prompt 'Once upon a time' --max-tokens 40 --temp 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::smatch m;
+  const std::regex layout(
+      "^==========\n([\\s\\S]*)\n==========\n"
+      "Prompt: 6 tokens, [0-9]+\\.[0-9]{3} tokens-per-sec\n"
+      "Generation: 40 tokens, [0-9]+\\.[0-9]{3} tokens-per-sec\n"
+      "Peak memory: [0-9]+\\.[0-9]{3} GB\n$");
+  ASSERT_TRUE(std::regex_match(r.out, m, layout)) << r.out;
+  const std::string text = m[1];
+  const std::string golden = golden_story("Once upon a time");
+  // 40 greedy tokens of the golden continuation (which runs 64 tokens without an EOS).
+  EXPECT_GT(text.size(), 150u);
+  EXPECT_EQ(golden.compare(0, text.size(), text), 0)
+      << "generated: " << text << "\ngolden: " << golden;
+}
+
+TEST(GenerateCli, QuietModePrintsOnlyTheText) {
+  auto r =
+      run_mlxlm("generate --prompt 'Once upon a time' --max-tokens 12 --temp 0 --verbose false");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find("=========="), std::string::npos);
+  ASSERT_FALSE(r.out.empty());
+  const std::string golden = golden_story("Once upon a time");
+  std::string text = r.out.substr(0, r.out.size() - 1);  // trailing newline
+  EXPECT_EQ(golden.compare(0, text.size(), text), 0) << text;
+}
+
+TEST(GenerateCli, PromptFromStdinAndSeededSamplingIsReproducible) {
+  auto a =
+      run_mlxlm("generate -p - -m 30 --temp 0.9 --seed 11 --verbose false", "Once upon a time");
+  auto b =
+      run_mlxlm("generate -p - -m 30 --temp 0.9 --seed 11 --verbose false", "Once upon a time");
+  auto c =
+      run_mlxlm("generate -p - -m 30 --temp 0.9 --seed 12 --verbose false", "Once upon a time");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out);
+}
+
+TEST(GenerateCli, ExtraEosTokenStopsGeneration) {
+  // Token 313 is the golden first greedy token (","); as an extra EOS it ends generation at once.
+  auto r = run_mlxlm("generate --prompt 'Once upon a time' -m 20 --temp 0 --extra-eos-token 313");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("No text generated for this prompt"), std::string::npos) << r.out;
+}
+
+TEST(GenerateCli, MissingModelIsOneClearLine) {
+  auto r = run_mlxlm("generate --model /nonexistent/model --prompt hi");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("model folder not found: /nonexistent/model"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(GenerateCli, BadFlagValuesAreRejected) {
+  auto r = run_mlxlm("generate --prompt hi --top-p 2");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("top_p must be in [0, 1]"), std::string::npos) << r.err;
+  auto u = run_mlxlm("generate --no-such-flag");
+  EXPECT_EQ(u.exit_code, 2);
+}
+
+TEST(GenerateCli, HelpExplainsFlags) {
+  auto r = run_mlxlm("generate --help");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* flag :
+       {"--model", "--prompt", "--max-tokens", "--temp", "--top-p", "--min-p", "--top-k",
+        "--xtc-probability", "--xtc-threshold", "--min-tokens-to-keep", "--seed",
+        "--extra-eos-token", "--ignore-chat-template", "--verbose"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+}
+
+}  // namespace
+}  // namespace mlxlm
+
+namespace mlxlm {
+namespace {
+
+TEST(GenerateCli, DraftModelKeepsGreedyTextAndReportsAcceptance) {
+  const std::string model = testing::tinystories_dir();
+  auto plain = testing::run_mlxlm("generate -p 'Once upon a time' -m 30 --temp 0");
+  auto spec = testing::run_mlxlm("generate -p 'Once upon a time' -m 30 --temp 0 --draft-model " + model +
+                                 " --num-draft-tokens 3");
+  ASSERT_EQ(spec.exit_code, 0) << spec.err;
+  auto text = [](const std::string& out) { return out.substr(0, out.find("\n==========\n", 11)); };
+  EXPECT_EQ(text(plain.out), text(spec.out));
+  EXPECT_NE(spec.out.find("Draft acceptance: "), std::string::npos) << spec.out;
+}
+
+}  // namespace
+}  // namespace mlxlm

@@ -1,0 +1,98 @@
+// Speculative decoding (spec 2.2 and 10.2) on random tiny models.
+#include <gtest/gtest.h>
+
+#include "base/error.h"
+#include "mlxlm/speculative.h"
+#include "models/registry.h"
+#include "random_model.h"
+#include "testing/shared_data.h"
+
+namespace mlxlm {
+namespace {
+
+class SpeculativeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::RandomModelSpec spec;
+    spec.vocab = 96;
+    testing::write_random_model(target_dir_.path(), spec);
+    spec.seed = 2;  // a different, weaker "draft"
+    spec.layers = 1;
+    testing::write_random_model(draft_dir_.path(), spec);
+    target_ = load_model(target_dir_.path());
+    other_draft_ = load_model(draft_dir_.path());
+  }
+
+  std::vector<int32_t> plain_greedy(int n) {
+    PromptCache cache = target_->make_cache();
+    Sampler greedy;
+    GenerateStepOptions o;
+    o.max_tokens = n;
+    TokenGenerator gen(*target_, prompt_, cache, greedy, {}, o);
+    std::vector<int32_t> out;
+    while (auto s = gen.next()) out.push_back(s->token);
+    return out;
+  }
+
+  testing::TempDir target_dir_, draft_dir_;
+  std::unique_ptr<Model> target_, other_draft_;
+  const std::vector<int32_t> prompt_ = {3, 14, 15, 92, 65, 35, 89, 79};
+};
+
+TEST_F(SpeculativeTest, DraftEqualToTargetAcceptsAllButTheBonusTokens) {
+  PromptCache tc = target_->make_cache();
+  PromptCache dc = target_->make_cache();
+  Sampler greedy;
+  SpeculativeOptions o;
+  o.max_tokens = 5;
+  o.num_draft_tokens = 2;
+  SpeculativeTokenGenerator gen(*target_, *target_, prompt_, tc, dc, greedy, {}, o);
+  std::vector<bool> flags;
+  std::vector<int32_t> tokens;
+  while (auto s = gen.next()) {
+    flags.push_back(s->from_draft);
+    tokens.push_back(s->token);
+  }
+  EXPECT_EQ(flags, (std::vector<bool>{true, true, false, true, true}));
+  EXPECT_EQ(tokens, plain_greedy(5));
+}
+
+TEST_F(SpeculativeTest, GreedyOutputEqualsPlainGenerationWithAWeakDraft) {
+  for (int k : {1, 2, 3, 5}) {
+    SCOPED_TRACE("num_draft_tokens " + std::to_string(k));
+    PromptCache tc = target_->make_cache();
+    PromptCache dc = other_draft_->make_cache();
+    Sampler greedy;
+    SpeculativeOptions o;
+    o.max_tokens = 24;
+    o.num_draft_tokens = k;
+    SpeculativeTokenGenerator gen(*target_, *other_draft_, prompt_, tc, dc, greedy, {}, o);
+    std::vector<int32_t> tokens;
+    while (auto s = gen.next()) tokens.push_back(s->token);
+    EXPECT_EQ(tokens, plain_greedy(24));
+    EXPECT_GT(gen.drafted(), 0);
+    EXPECT_LE(gen.accepted(), gen.drafted());
+    // The target cache holds the prompt and every token but the last emitted one (mlx-lm).
+    EXPECT_EQ(tc[0]->offset(), static_cast<int64_t>(prompt_.size() + tokens.size()) - 1);
+  }
+}
+
+TEST_F(SpeculativeTest, DifferentVocabulariesAreRejected) {
+  testing::TempDir dir;
+  testing::RandomModelSpec spec;
+  spec.vocab = 100;
+  testing::write_random_model(dir.path(), spec);
+  auto other = load_model(dir.path());
+  PromptCache tc = target_->make_cache();
+  PromptCache dc = other->make_cache();
+  Sampler greedy;
+  try {
+    SpeculativeTokenGenerator gen(*target_, *other, prompt_, tc, dc, greedy);
+    FAIL();
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("vocabulary"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mlxlm
