@@ -252,7 +252,9 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
       const int64_t g0 = b >> t.group_shift, g1 = (b + 1) >> t.group_shift;
       __m256 xsv[M];
       for (int i = 0; i < M; ++i) {
-        const __m128 two = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(xs[i] + b)));
+        // Two consecutive block scales; loadl_epi64 is an unaligned load (load_sd is not).
+        const __m128 two =
+            _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xs[i] + b)));
         xsv[i] = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(two), lane_of_block);
       }
       for (int r = 0; r < R; ++r) {
