@@ -12,6 +12,7 @@
 #include "base/timer.h"
 #include "commands.h"
 #include "kernels/simd_targets.h"
+#include "mlxlm/batch.h"
 #include "models/registry.h"
 
 namespace mlxlm::cli {
@@ -50,6 +51,25 @@ Trial run_trial(const Model& model, const std::vector<int32_t>& prompt, int gen)
   return t;
 }
 
+// `batch` prompts generated together by the batch generator (mlx-lm's benchmark uses
+// batch_generate's statistics when the batch is larger than one).
+Trial run_batch_trial(const Model& model, const std::vector<std::vector<int32_t>>& prompts, int gen,
+                      int prefill_step_size) {
+  Timer total;
+  BatchGeneratorOptions o;
+  o.max_tokens = gen;
+  o.completion_batch_size = static_cast<int>(prompts.size());
+  o.prefill_batch_size = static_cast<int>(prompts.size());
+  o.prefill_step_size = prefill_step_size;
+  BatchGenerator generator(model, o);
+  std::vector<BatchRequest> requests;
+  for (const auto& p : prompts) requests.push_back({.prompt = p});
+  generator.insert(std::move(requests));
+  while (!generator.done()) generator.next();
+  const BatchStats stats = generator.stats();
+  return {stats.prompt_tps, stats.generation_tps, total.seconds()};
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -66,12 +86,12 @@ int run_bench(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("-t,--threads", threads, "threads (default: all cores)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--seed", seed, "seed of the random prompt");
+  app.add_option("--seed", seed, "seed of the random prompts");
+  int prefill_step_size = 2048;
+  app.add_option("--prefill-step-size", prefill_step_size,
+                 "prompt tokens per forward pass when batching")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
-  if (batch != 1) {
-    std::fprintf(stderr, "mlxlm bench: batch size %d is not supported yet (only 1)\n", batch);
-    return 2;
-  }
   try {
     if (threads > 0) ThreadPool::set_num_threads(threads);
     Timer load_timer;
@@ -83,8 +103,15 @@ int run_bench(int argc, char** argv) {
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int32_t> token(
         0, static_cast<int32_t>(model->info().vocab_size) - 1);
-    std::vector<int32_t> prompt(prompt_tokens);
-    for (auto& t : prompt) t = token(rng);
+    std::vector<std::vector<int32_t>> prompts(batch, std::vector<int32_t>(prompt_tokens));
+    for (auto& p : prompts) {
+      for (auto& t : p) t = token(rng);
+    }
+    const std::vector<int32_t>& prompt = prompts.front();
+    auto trial = [&]() {
+      return batch == 1 ? run_trial(*model, prompt, gen_tokens)
+                        : run_batch_trial(*model, prompts, gen_tokens, prefill_step_size);
+    };
     // The warm-up pages the weights in and sizes the buffers; a short prompt does that as well
     // as a long one.
     std::printf("Running warmup..\n");
@@ -94,7 +121,7 @@ int run_bench(int argc, char** argv) {
                 prompt_tokens, gen_tokens, batch);
     Trial sum;
     for (int i = 0; i < trials; ++i) {
-      Trial t = run_trial(*model, prompt, gen_tokens);
+      Trial t = trial();
       const double peak = static_cast<double>(peak_memory_bytes()) / 1e9;
       std::printf(
           "Trial %d:  prompt_tps=%.3f, generation_tps=%.3f, peak_memory=%.3f, "

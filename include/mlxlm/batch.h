@@ -97,7 +97,9 @@ class BatchGenerator {
   struct Sequence;
   void decode_step(Step& out);
   void prefill_step(Step& out);
-  void start_decoding(std::unique_ptr<Sequence> seq);
+  void admit_queued();
+  void finish_prompts(Step& out);
+  void prefill_chunk(Step& out);
   void sample_pending(Sequence& seq, const float* logits);
 
   const Model& model_;
@@ -105,7 +107,8 @@ class BatchGenerator {
   std::unique_ptr<Sampler> fallback_sampler_;
   uint64_t next_uid_ = 0;
   std::deque<std::unique_ptr<Sequence>> queue_;
-  std::vector<std::unique_ptr<Sequence>> prefilling_;
+  std::vector<std::unique_ptr<Sequence>> prefilling_;  // row i of prefill_cache_
+  PromptCache prefill_cache_;
   std::vector<std::unique_ptr<Sequence>> decoding_;  // row i of decode_cache_
   PromptCache decode_cache_;
   BatchStats stats_;

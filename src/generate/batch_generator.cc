@@ -6,9 +6,9 @@
 #include "cache/cache_factory.h"
 #include "cache/rotating_kv_cache.h"
 #include "generate/stop_matcher.h"
-#include "kernels/ops.h"
 #include "mlxlm/batch.h"
 #include "models/model.h"
+#include "sampling/next_token.h"
 
 namespace mlxlm {
 namespace {
@@ -26,6 +26,34 @@ PromptCache batch_sequence_cache(const Model& model, int64_t max_kv_size) {
   return cache;
 }
 
+// One batch cache per layer from the layers of single-sequence caches.
+PromptCache merge_layers(const std::vector<PromptCache*>& caches) {
+  PromptCache merged(caches.front()->size());
+  std::vector<const Cache*> layer(caches.size());
+  for (size_t l = 0; l < merged.size(); ++l) {
+    for (size_t i = 0; i < caches.size(); ++i) layer[i] = (*caches[i])[l].get();
+    merged[l] = merge_caches(layer);
+  }
+  return merged;
+}
+
+// Appends the rows of `more` to `batch` (which may be empty).
+void extend_layers(PromptCache& batch, PromptCache&& more) {
+  if (batch.empty()) {
+    batch = std::move(more);
+    return;
+  }
+  for (size_t l = 0; l < batch.size(); ++l) batch[l]->extend(*more[l]);
+}
+
+void filter_layers(PromptCache& batch, const std::vector<int64_t>& rows) {
+  if (rows.empty()) {
+    batch.clear();
+    return;
+  }
+  for (auto& layer : batch) layer->filter(rows);
+}
+
 }  // namespace
 
 struct BatchGenerator::Sequence {
@@ -36,7 +64,7 @@ struct BatchGenerator::Sequence {
   int64_t processed = 0;  // tokens already in the cache
   int max_tokens = 0;
   int generated = 0;
-  PromptCache cache;  // the sequence's own cache while it prefills
+  PromptCache cache;  // the sequence's own cache while it waits in the queue
   std::unique_ptr<Sampler> sampler;
   std::vector<LogitsProcessor> processors;
   StopSequenceMatcher matcher;
@@ -90,17 +118,18 @@ void BatchGenerator::remove(const std::vector<uint64_t>& uids) {
     return std::find(uids.begin(), uids.end(), s->uid) != uids.end();
   };
   std::erase_if(queue_, doomed);
+  std::vector<int64_t> keep_prefill;
+  for (size_t i = 0; i < prefilling_.size(); ++i) {
+    if (!doomed(prefilling_[i])) keep_prefill.push_back(static_cast<int64_t>(i));
+  }
+  if (keep_prefill.size() < prefilling_.size()) filter_layers(prefill_cache_, keep_prefill);
   std::erase_if(prefilling_, doomed);
   std::vector<int64_t> keep;
   for (size_t i = 0; i < decoding_.size(); ++i) {
     if (!doomed(decoding_[i])) keep.push_back(static_cast<int64_t>(i));
   }
   if (keep.size() == decoding_.size()) return;
-  if (keep.empty()) {
-    decode_cache_.clear();
-  } else {
-    for (auto& layer : decode_cache_) layer->filter(keep);
-  }
+  filter_layers(decode_cache_, keep);
   std::erase_if(decoding_, doomed);
 }
 
@@ -110,26 +139,9 @@ bool BatchGenerator::done() const {
 
 void BatchGenerator::sample_pending(Sequence& seq, const float* logits) {
   const auto vocab = static_cast<size_t>(model_.info().vocab_size);
-  seq.pending_logprobs.assign(logits, logits + vocab);
-  for (auto& p : seq.processors) p(seq.tokens, seq.pending_logprobs);
-  const float lse = kernels::logsumexp(seq.pending_logprobs.data(), static_cast<int64_t>(vocab));
-  for (float& v : seq.pending_logprobs) v -= lse;
   Sampler& sampler = seq.sampler ? *seq.sampler : *fallback_sampler_;
-  seq.pending = sampler.sample(seq.pending_logprobs);
-}
-
-void BatchGenerator::start_decoding(std::unique_ptr<Sequence> seq) {
-  for (size_t l = 0; l < seq->cache.size(); ++l) {
-    std::unique_ptr<Cache> single = merge_caches({seq->cache[l].get()});
-    if (decoding_.empty()) {
-      if (decode_cache_.size() < seq->cache.size()) decode_cache_.resize(seq->cache.size());
-      decode_cache_[l] = std::move(single);
-    } else {
-      decode_cache_[l]->extend(*single);
-    }
-  }
-  seq->cache.clear();
-  decoding_.push_back(std::move(seq));
+  seq.pending =
+      sample_next_token({logits, vocab}, seq.tokens, seq.processors, sampler, seq.pending_logprobs);
 }
 
 void BatchGenerator::decode_step(Step& out) {
@@ -166,11 +178,7 @@ void BatchGenerator::decode_step(Step& out) {
   }
   stats_.generation_tokens += batch;
   if (keep.size() < decoding_.size()) {
-    if (keep.empty()) {
-      decode_cache_.clear();
-    } else {
-      for (auto& layer : decode_cache_) layer->filter(keep);
-    }
+    filter_layers(decode_cache_, keep);
     std::vector<std::unique_ptr<Sequence>> kept;
     for (int64_t i : keep) kept.push_back(std::move(decoding_[i]));
     decoding_ = std::move(kept);
@@ -178,41 +186,102 @@ void BatchGenerator::decode_step(Step& out) {
   stats_.generation_time += timer.seconds();
 }
 
-void BatchGenerator::prefill_step(Step& out) {
-  Timer timer;
-  while (!queue_.empty() && static_cast<int>(prefilling_.size()) < options_.prefill_batch_size &&
-         static_cast<int>(prefilling_.size() + decoding_.size()) < options_.completion_batch_size) {
-    prefilling_.push_back(std::move(queue_.front()));
+void BatchGenerator::admit_queued() {
+  std::vector<std::unique_ptr<Sequence>> admitted;
+  while (!queue_.empty() &&
+         static_cast<int>(prefilling_.size() + admitted.size()) < options_.prefill_batch_size &&
+         static_cast<int>(prefilling_.size() + admitted.size() + decoding_.size()) <
+             options_.completion_batch_size) {
+    admitted.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
-  std::vector<std::unique_ptr<Sequence>> still;
-  for (auto& seq : prefilling_) {
-    Sequence& s = *seq;
-    const int64_t remaining = s.prompt_end - s.processed;
-    BatchPromptResponse p;
-    p.uid = s.uid;
-    p.total = s.prompt_end - s.prompt_begin;
-    if (remaining > 1) {
-      // Up to one chunk of the prompt, always leaving its last token for the switch to decoding.
-      int64_t n = std::min<int64_t>(options_.prefill_step_size, remaining - 1);
-      model_.forward(std::span(s.tokens).subspan(s.processed, n), 1, s.cache, true);
-      s.processed += n;
-      stats_.prompt_tokens += n;
-      p.processed = s.processed - s.prompt_begin;
-      out.prompt.push_back(p);
-      still.push_back(std::move(seq));
-      continue;
-    }
-    Tensor logits = model_.forward(std::span(s.tokens).subspan(s.processed, 1), 1, s.cache, true);
-    s.processed += 1;
-    stats_.prompt_tokens += 1;
-    sample_pending(s, logits.data<float>());
-    p.processed = p.total;
-    p.end_of_prompt = true;
-    out.prompt.push_back(p);
-    start_decoding(std::move(seq));
+  if (admitted.empty()) return;
+  std::vector<PromptCache*> caches;
+  for (auto& s : admitted) caches.push_back(&s->cache);
+  extend_layers(prefill_cache_, merge_layers(caches));
+  for (auto& s : admitted) {
+    s->cache.clear();
+    prefilling_.push_back(std::move(s));
   }
-  prefilling_ = std::move(still);
+}
+
+void BatchGenerator::finish_prompts(Step& out) {
+  // Sequences with only their last prompt token left leave the prefill batch; that token is fed
+  // for all of them at once and gives their first sampled token.
+  std::vector<int64_t> last, rest;
+  for (size_t i = 0; i < prefilling_.size(); ++i) {
+    const Sequence& s = *prefilling_[i];
+    (s.prompt_end - s.processed == 1 ? last : rest).push_back(static_cast<int64_t>(i));
+  }
+  if (last.empty()) return;
+  PromptCache finishing = copy_prompt_cache(prefill_cache_);
+  filter_layers(finishing, last);
+  filter_layers(prefill_cache_, rest);
+  std::vector<int32_t> tokens;
+  for (int64_t i : last) tokens.push_back(prefilling_[i]->tokens[prefilling_[i]->processed]);
+  const auto batch = static_cast<int64_t>(last.size());
+  Tensor logits = model_.forward(tokens, batch, finishing, /*last_only=*/true);
+  stats_.prompt_tokens += batch;
+  const int64_t vocab = model_.info().vocab_size;
+  extend_layers(decode_cache_, std::move(finishing));
+  std::vector<std::unique_ptr<Sequence>> kept;
+  for (size_t i = 0, j = 0; i < prefilling_.size(); ++i) {
+    if (j < last.size() && last[j] == static_cast<int64_t>(i)) {
+      Sequence& s = *prefilling_[i];
+      s.processed += 1;
+      sample_pending(s, logits.data<float>() + static_cast<int64_t>(j) * vocab);
+      out.prompt.push_back({.uid = s.uid,
+                            .processed = s.prompt_end - s.prompt_begin,
+                            .total = s.prompt_end - s.prompt_begin,
+                            .end_of_prompt = true});
+      decoding_.push_back(std::move(prefilling_[i]));
+      ++j;
+    } else {
+      kept.push_back(std::move(prefilling_[i]));
+    }
+  }
+  prefilling_ = std::move(kept);
+}
+
+void BatchGenerator::prefill_chunk(Step& out) {
+  // Every prefilling sequence contributes up to prefill_step_size tokens (never its last one);
+  // shorter contributions are right-padded, and finalize() turns that padding into left padding.
+  const auto batch = static_cast<int64_t>(prefilling_.size());
+  std::vector<int64_t> lengths(batch), right_padding(batch);
+  int64_t width = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    const Sequence& s = *prefilling_[b];
+    lengths[b] = std::min<int64_t>(options_.prefill_step_size, s.prompt_end - s.processed - 1);
+    width = std::max(width, lengths[b]);
+  }
+  std::vector<int32_t> tokens(batch * width, 0);
+  for (int64_t b = 0; b < batch; ++b) {
+    const Sequence& s = *prefilling_[b];
+    std::copy_n(s.tokens.begin() + s.processed, lengths[b], tokens.begin() + b * width);
+    right_padding[b] = width - lengths[b];
+  }
+  BatchPrepare prep;
+  prep.lengths = lengths;
+  prep.right_padding = right_padding;
+  for (auto& layer : prefill_cache_) layer->prepare(prep);
+  model_.forward(tokens, batch, prefill_cache_, /*last_only=*/true);
+  for (auto& layer : prefill_cache_) layer->finalize();
+  for (int64_t b = 0; b < batch; ++b) {
+    Sequence& s = *prefilling_[b];
+    s.processed += lengths[b];
+    stats_.prompt_tokens += lengths[b];
+    out.prompt.push_back({.uid = s.uid,
+                          .processed = s.processed - s.prompt_begin,
+                          .total = s.prompt_end - s.prompt_begin,
+                          .end_of_prompt = false});
+  }
+}
+
+void BatchGenerator::prefill_step(Step& out) {
+  Timer timer;
+  admit_queued();
+  finish_prompts(out);
+  if (!prefilling_.empty()) prefill_chunk(out);
   stats_.prompt_time += timer.seconds();
 }
 
@@ -245,7 +314,7 @@ BatchStats BatchGenerator::stats() const {
 
 size_t BatchGenerator::prompt_cache_nbytes() const {
   size_t n = mlxlm::prompt_cache_nbytes(decode_cache_);
-  for (const auto& s : prefilling_) n += mlxlm::prompt_cache_nbytes(s->cache);
+  n += mlxlm::prompt_cache_nbytes(prefill_cache_);
   for (const auto& s : queue_) n += mlxlm::prompt_cache_nbytes(s->cache);
   return n;
 }

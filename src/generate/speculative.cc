@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "base/error.h"
-#include "kernels/ops.h"
 #include "models/model.h"
+#include "sampling/next_token.h"
 
 namespace mlxlm {
 namespace {
@@ -59,11 +59,7 @@ SpeculativeTokenGenerator::~SpeculativeTokenGenerator() {
 
 int32_t SpeculativeTokenGenerator::sample_row(const float* logits, std::vector<float>& lp) {
   const auto vocab = static_cast<size_t>(target_.info().vocab_size);
-  lp.assign(logits, logits + vocab);
-  for (auto& p : processors_) p(history_, lp);
-  const float lse = kernels::logsumexp(lp.data(), static_cast<int64_t>(vocab));
-  for (float& v : lp) v -= lse;
-  return sampler_.sample(lp);
+  return sample_next_token({logits, vocab}, history_, processors_, sampler_, lp);
 }
 
 void SpeculativeTokenGenerator::prefill() {

@@ -2,9 +2,9 @@
 
 #include "base/error.h"
 #include "cache/cache.h"
-#include "kernels/ops.h"
 #include "mlxlm/generate.h"
 #include "models/model.h"
+#include "sampling/next_token.h"
 
 namespace mlxlm {
 
@@ -48,11 +48,8 @@ void TokenGenerator::prefill() {
 
 TokenGenerator::Step TokenGenerator::sample_from(const float* logits) {
   const auto vocab = static_cast<size_t>(model_.info().vocab_size);
-  logprobs_.assign(logits, logits + vocab);
-  for (auto& p : processors_) p(history_, logprobs_);
-  const float lse = kernels::logsumexp(logprobs_.data(), static_cast<int64_t>(vocab));
-  for (float& v : logprobs_) v -= lse;
-  int32_t token = sampler_.sample(logprobs_);
+  const int32_t token =
+      sample_next_token({logits, vocab}, history_, processors_, sampler_, logprobs_);
   history_.push_back(token);
   ++produced_;
   pending_ = true;

@@ -93,6 +93,46 @@ TEST_F(BatchGeneratorTest, BatchedTokensAndLogprobsMatchSingleSequences) {
   }
 }
 
+TEST_F(BatchGeneratorTest, RightPaddedChunkedPrefillMatchesSingleSequences) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 4;
+  o.prefill_step_size = 3;  // prompts of 2..9 tokens: chunks of different widths, right-padded
+  BatchGenerator gen(*model_, o);
+  std::vector<BatchRequest> reqs;
+  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
+  auto uids = gen.insert(std::move(reqs));
+
+  // The first round prefills every prompt in one batch: min(3, length - 1) tokens each.
+  BatchGenerator::Step first = gen.next();
+  ASSERT_EQ(first.prompt.size(), prompts_.size());
+  EXPECT_TRUE(first.generation.empty());
+  const std::vector<int64_t> expected = {3, 1, 3, 2};
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    EXPECT_EQ(first.prompt[i].uid, uids[i]);
+    EXPECT_EQ(first.prompt[i].processed, expected[i]) << "prompt " << i;
+    EXPECT_EQ(first.prompt[i].total, static_cast<int64_t>(prompts_[i].size()));
+    EXPECT_FALSE(first.prompt[i].end_of_prompt);
+  }
+  // The second round feeds the last token of the two prompts that have only that left.
+  BatchGenerator::Step second = gen.next();
+  std::vector<uint64_t> ended;
+  for (const auto& p : second.prompt) {
+    if (p.end_of_prompt) ended.push_back(p.uid);
+  }
+  EXPECT_EQ(ended, (std::vector<uint64_t>{uids[1], uids[3]}));
+
+  auto out = run_all(gen);
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    Single s = single(prompts_[i], 4);
+    const auto& rs = out[uids[i]];
+    ASSERT_EQ(rs.size(), 4u);
+    for (size_t t = 0; t < rs.size(); ++t) {
+      EXPECT_EQ(rs[t].token, s.tokens[t]) << "prompt " << i << " token " << t;
+      expect_close(rs[t].logprobs, s.logprobs[t], 1e-4f);
+    }
+  }
+}
+
 TEST_F(BatchGeneratorTest, PerSequenceMaxTokensGiveTheSingleRunTokens) {
   BatchGeneratorOptions o;
   o.prefill_batch_size = 2;
