@@ -58,6 +58,26 @@ void BM_Matmul(benchmark::State& state) {
 // bits 16 = bf16; args: bits, activation rows, threads.
 BENCHMARK(BM_Matmul)->ArgsProduct({{16, 8, 4}, {1, 64}, {1}})->Unit(benchmark::kMillisecond);
 
+// Decoding from DRAM: a weight four times larger than this machine's L3 cache, one activation
+// row. bytes_per_second is weight bytes streamed, to compare with bandwidth_bench.
+void BM_MatvecFromDram(benchmark::State& state) {
+  const int bits = static_cast<int>(state.range(0));
+  mlxlm::ThreadPool::set_num_threads(static_cast<int>(state.range(1)));
+  const int64_t cols = 4096;
+  const int64_t bytes = int64_t{128} << 20;
+  const int64_t rows = bytes * 8 / (cols * bits);
+  Fixture f = make(rows, cols, bits);
+  std::vector<float> x(cols, 0.5f), y(rows);
+  for (auto _ : state) {
+    mlxlm::kernels::matmul(x.data(), 1, f.ref, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  // Codes plus the bf16 scale and bias of every group of 64.
+  const int64_t streamed = rows * cols * bits / 8 + (bits == 16 ? 0 : rows * (cols / 64) * 4);
+  state.SetBytesProcessed(state.iterations() * streamed);
+}
+BENCHMARK(BM_MatvecFromDram)->ArgsProduct({{16, 8, 4}, {1, 2}})->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

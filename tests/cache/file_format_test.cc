@@ -13,6 +13,7 @@
 #include "cache/quantized_kv_cache.h"
 #include "cache/rotating_kv_cache.h"
 #include "cache_test_util.h"
+#include "testing/run_python.h"
 #include "testing/shared_data.h"
 
 namespace mlxlm {
@@ -46,15 +47,7 @@ RawFile read_raw(const std::string& path) {
 json run_python_reader(const std::string& file) {
   const std::string script =
       (std::filesystem::path(__FILE__).parent_path() / "read_prompt_cache.py").string();
-  const std::string cmd = "python3 '" + script + "' '" + file + "'";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return json();
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << out;
-  return json::parse(out);
+  return json::parse(testing::run_python(script, {file}));
 }
 
 TEST(PromptCacheFileFormat, TwoLayerF16KVCacheMatchesSpecExample) {
