@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Configures and builds mlxlm. Usage: scripts/build.sh [release|asan|tsan] (default: release).
-# Build trees: build/ (release), build-asan/, build-tsan/.
+# Configures and builds mlxlm. Usage: scripts/build.sh [release|asan|tsan] [target...]
+# (default: release, every target). Build trees: build/ (release), build-asan/, build-tsan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-release}
+shift || true
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 case "$mode" in
   release) dir=build; args=(-DCMAKE_BUILD_TYPE=Release) ;;
   asan) dir=build-asan; args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMLXLM_SANITIZE=address) ;;
@@ -11,4 +14,4 @@ case "$mode" in
   *) echo "build.sh: unknown mode '$mode' (release|asan|tsan)" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
-cmake --build "$dir" -j"$(nproc)"
+cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
