@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 
 #include "cache/prompt_cache_file.h"
 #include "cache/quantized_kv_cache.h"
@@ -13,6 +12,7 @@
 #include "mlxlm/prefill.h"
 #include "models/make_prompt_cache.h"
 #include "models/registry.h"
+#include "testing/goldens.h"
 #include "testing/shared_data.h"
 
 namespace mlxlm {
@@ -38,13 +38,9 @@ Generated run(const Model& model, std::span<const int32_t> prompt, PromptCache& 
 }
 
 std::vector<std::vector<int32_t>> golden_prompts() {
-  std::ifstream in(testing::shared_path("golden/tinystories-656k/greedy.jsonl"));
   std::vector<std::vector<int32_t>> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      out.push_back(parse_json(line, "greedy.jsonl")["prompt_ids"].get<std::vector<int32_t>>());
-    }
+  for (const Json& g : testing::tinystories_goldens()) {
+    out.push_back(g["prompt_ids"].get<std::vector<int32_t>>());
   }
   return out;
 }

@@ -4,26 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <fstream>
 
 #include "io/json.h"
 #include "mlxlm/speculative.h"
 #include "models/convert.h"
 #include "models/registry.h"
+#include "testing/goldens.h"
 #include "testing/shared_data.h"
 
 namespace mlxlm {
 namespace {
-
-std::vector<Json> golden_cases() {
-  std::ifstream in(testing::shared_path("golden/tinystories-656k/greedy.jsonl"));
-  std::vector<Json> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(parse_json(line, "greedy.jsonl"));
-  }
-  return out;
-}
 
 std::vector<int32_t> plain_greedy(const Model& model, const std::vector<int32_t>& prompt, int n) {
   PromptCache cache = model.make_cache();
@@ -49,7 +39,7 @@ TEST(SpeculativeTinyStories, FourBitDraftKeepsGreedyOutput) {
   auto draft = load_model(c.mlx_path);
   const int n = 64;
   int64_t drafted = 0, accepted = 0;
-  for (const Json& g : golden_cases()) {
+  for (const Json& g : testing::tinystories_goldens()) {
     const auto prompt = g["prompt_ids"].get<std::vector<int32_t>>();
     const auto golden = g["greedy_ids_64_ignoring_eos"].get<std::vector<int32_t>>();
     const auto safe = g["safe_prefix_len"].get<size_t>();

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -15,21 +14,12 @@
 #include "models/make_prompt_cache.h"
 #include "models/registry.h"
 #include "random_model.h"
+#include "testing/goldens.h"
 #include "testing/run_python.h"
 #include "testing/shared_data.h"
 
 namespace mlxlm {
 namespace {
-
-std::vector<Json> golden_cases() {
-  std::ifstream in(testing::shared_path("golden/tinystories-656k/greedy.jsonl"));
-  std::vector<Json> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(parse_json(line, "greedy.jsonl"));
-  }
-  return out;
-}
 
 std::vector<float> log_softmax(const float* l, int64_t n) {
   const float mx = *std::max_element(l, l + n);
@@ -93,7 +83,7 @@ TEST(QuantizedKVCacheGeneration, EightBitsMatchesFloatOnGoldens) {
   // Group size 16: tinystories' head_dim is 16 (mlx's default 64 does not divide it).
   auto model = load_model(testing::tinystories_dir());
   int flips = 0;
-  for (const Json& c : golden_cases()) {
+  for (const Json& c : testing::tinystories_goldens()) {
     SCOPED_TRACE(c["prompt"].get<std::string>());
     auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
     auto golden = c["greedy_ids_64_ignoring_eos"].get<std::vector<int32_t>>();
@@ -144,7 +134,7 @@ TEST(QuantizedKVCacheGeneration, EightBitsMatchesAnIndependentQuantizedReference
     reference[j["id"].get<std::string>()] = j;
   }
   auto model = load_model(testing::tinystories_dir());
-  const auto cases = golden_cases();
+  const auto cases = testing::tinystories_goldens();
   ASSERT_EQ(reference.size(), cases.size());
   for (const Json& c : cases) {
     SCOPED_TRACE(c["prompt"].get<std::string>());
@@ -167,7 +157,7 @@ TEST(QuantizedKVCacheGeneration, RotatingQuantizedCacheRuns) {
   // --max-kv-size with --kv-bits: mlx-lm refuses, here the rotating cache quantizes. With a
   // window larger than the whole run it must agree with the plain quantized cache.
   auto model = load_model(testing::tinystories_dir());
-  const auto c = golden_cases().at(0);
+  const auto c = testing::tinystories_goldens().at(0);
   auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
   GreedyRun plain = greedy(*model, prompt, 12, 8, 16);
   GreedyRun rotating = greedy(*model, prompt, 12, 8, 16, 64);
@@ -195,7 +185,7 @@ TEST(MakePromptCache, MaxKvSizeHonouredForEveryModel) {
 
 TEST(MakePromptCache, RotatingWithRoomMatchesPlainCache) {
   auto model = load_model(testing::tinystories_dir());
-  const auto c = golden_cases().at(0);
+  const auto c = testing::tinystories_goldens().at(0);
   auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
   GreedyRun plain = greedy(*model, prompt, 16, 0, 16);
   GreedyRun rotating = greedy(*model, prompt, 16, 0, 16, 256);

@@ -6,25 +6,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 
 #include "io/json.h"
 #include "models/convert.h"
 #include "models/registry.h"
+#include "testing/goldens.h"
 #include "testing/shared_data.h"
 
 namespace mlxlm {
 namespace {
-
-std::vector<Json> golden_cases() {
-  std::ifstream in(testing::shared_path("golden/tinystories-656k/greedy.jsonl"));
-  std::vector<Json> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(parse_json(line, "greedy.jsonl"));
-  }
-  return out;
-}
 
 int32_t argmax(const float* v, int64_t n) {
   return static_cast<int32_t>(std::max_element(v, v + n) - v);
@@ -72,7 +62,7 @@ TEST(QuantizedTinyStories, EightBitMatchesGreedyGoldensAwayFromTies) {
   auto model = load_model(convert_tinystories(dir, 8, 64));
   const int64_t vocab = model->info().vocab_size;
   int checked = 0;
-  for (const Json& c : golden_cases()) {
+  for (const Json& c : testing::tinystories_goldens()) {
     SCOPED_TRACE(c["prompt"].get<std::string>());
     auto tokens = c["prompt_ids"].get<std::vector<int32_t>>();
     const auto golden = c["greedy_ids_64_ignoring_eos"].get<std::vector<int32_t>>();
@@ -110,7 +100,7 @@ double mean_kl(const Model& ref, const Model& q, double* max_kl) {
   double sum = 0;
   int64_t count = 0;
   *max_kl = 0;
-  for (const Json& c : golden_cases()) {
+  for (const Json& c : testing::tinystories_goldens()) {
     auto tokens = c["prompt_ids"].get<std::vector<int32_t>>();
     auto golden = c["greedy_ids_64_ignoring_eos"].get<std::vector<int32_t>>();
     tokens.insert(tokens.end(), golden.begin(), golden.begin() + 32);

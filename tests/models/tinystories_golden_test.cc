@@ -3,25 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <numeric>
 
 #include "io/json.h"
 #include "models/registry.h"
+#include "testing/goldens.h"
 #include "testing/shared_data.h"
 
 namespace mlxlm {
 namespace {
-
-std::vector<Json> golden_cases() {
-  std::ifstream in(testing::shared_path("golden/tinystories-656k/greedy.jsonl"));
-  std::vector<Json> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) out.push_back(parse_json(line, "greedy.jsonl"));
-  }
-  return out;
-}
 
 int32_t argmax(const float* v, int64_t n) {
   return static_cast<int32_t>(std::max_element(v, v + n) - v);
@@ -30,7 +20,7 @@ int32_t argmax(const float* v, int64_t n) {
 TEST(TinyStoriesGolden, LastLogitsTop10AndGreedyPrefix) {
   auto model = load_model(testing::tinystories_dir());
   const int64_t vocab = model->info().vocab_size;
-  auto cases = golden_cases();
+  auto cases = testing::tinystories_goldens();
   ASSERT_FALSE(cases.empty());
   for (const Json& c : cases) {
     SCOPED_TRACE(c["prompt"].get<std::string>());
