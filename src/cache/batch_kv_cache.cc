@@ -20,22 +20,7 @@ KVBlock BatchKVCache::update_and_fetch(const Tensor& keys, const Tensor& values)
                                     " rows, update has " + std::to_string(keys.dim(0)));
   }
   const int64_t prev = idx_, s = keys.dim(2);
-  if (empty() || prev + s > keys_.dim(2)) {
-    const int64_t n_steps = (kStep + s - 1) / kStep;
-    Tensor new_k = zeros_tokens(keys, n_steps * kStep),
-           new_v = zeros_tokens(values, n_steps * kStep);
-    if (!empty()) {
-      if (prev % kStep != 0) {
-        keys_ = slice_tokens(keys_, 0, prev);
-        values_ = slice_tokens(values_, 0, prev);
-      }
-      keys_ = concat_tokens({&keys_, &new_k});
-      values_ = concat_tokens({&values_, &new_v});
-    } else {
-      keys_ = std::move(new_k);
-      values_ = std::move(new_v);
-    }
-  }
+  grow_token_buffers(keys_, values_, keys, values, prev, s, kStep);
   for (auto& o : offset_) o += s;
   idx_ += s;
   write_tokens(keys_, keys, prev);
@@ -182,25 +167,13 @@ void BatchKVCache::extend(Cache& other_cache) {
       std::max(empty() ? 0 : keys_.dim(2), other->empty() ? 0 : other->keys_.dim(2));
   // Right-justify both to max_idx and bring them to a common length.
   auto pad = [&](BatchKVCache& c, Tensor& k, Tensor& v) {
-    if (c.empty()) {
-      const auto rows = static_cast<int64_t>(c.offset_.size());
-      k = Tensor(ref_k.dtype(), {rows, ref_k.dim(1), 0, ref_k.dim(3)});
-      v = Tensor(ref_v.dtype(), {rows, ref_v.dim(1), 0, ref_v.dim(3)});
-    } else {
+    if (!c.empty()) {
       k = c.keys_.clone();
       v = c.values_.clone();
     }
     const int64_t left = max_idx - c.idx_;
-    int64_t right = max_size - k.dim(2) - left;
-    if (right < 0) {
-      k = slice_tokens(k, 0, k.dim(2) + right);
-      v = slice_tokens(v, 0, v.dim(2) + right);
-      right = 0;
-    }
-    if (left != 0 || right != 0) {
-      k = pad_tokens(k, left, right);
-      v = pad_tokens(v, left, right);
-    }
+    right_justify_tokens(k, v, ref_k, ref_v, static_cast<int64_t>(c.offset_.size()), left,
+                         max_size);
     std::vector<int64_t> lp = c.left_padding_;
     for (auto& l : lp) l += left;
     return lp;

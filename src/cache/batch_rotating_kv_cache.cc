@@ -305,24 +305,11 @@ void BatchRotatingKVCache::extend(Cache& other_cache) {
       std::max(empty() ? 0 : keys_.dim(2), other->empty() ? 0 : other->keys_.dim(2));
   auto pad = [&](BatchRotatingKVCache& c, Tensor& k, Tensor& v) {
     const int64_t left = max_idx - c.idx_;
-    if (c.empty()) {
-      const auto rows = static_cast<int64_t>(c.offset_.size());
-      k = Tensor(ref_k.dtype(), {rows, ref_k.dim(1), 0, ref_k.dim(3)});
-      v = Tensor(ref_v.dtype(), {rows, ref_v.dim(1), 0, ref_v.dim(3)});
-    } else {
+    if (!c.empty()) {
       k = c.keys_.clone();
       v = c.values_.clone();
     }
-    int64_t right = max_len - k.dim(2) - left;
-    if (right < 0) {
-      k = slice_tokens(k, 0, k.dim(2) + right);
-      v = slice_tokens(v, 0, v.dim(2) + right);
-      right = 0;
-    }
-    if (left != 0 || right != 0) {
-      k = pad_tokens(k, left, right);
-      v = pad_tokens(v, left, right);
-    }
+    right_justify_tokens(k, v, ref_k, ref_v, static_cast<int64_t>(c.offset_.size()), left, max_len);
     std::vector<int64_t> lp = c.left_padding_;
     for (auto& l : lp) l += left;
     return lp;

@@ -67,8 +67,8 @@ std::unique_ptr<Cache> cache_from_state(const std::string& class_name, StateTree
       } catch (const InvalidInput& e) {
         std::string msg = e.what();
         if (msg.rfind("[cache] ", 0) == 0) msg = msg.substr(8);
-        throw InvalidInput("cache",
-                           "CacheList child " + std::to_string(i) + " (" + name.value + "): " + msg);
+        throw InvalidInput(
+            "cache", "CacheList child " + std::to_string(i) + " (" + name.value + "): " + msg);
       }
     }
     return std::make_unique<CacheList>(std::move(children));

@@ -22,22 +22,7 @@ std::pair<Tensor, Tensor> take_kv_state(StateTree& state, const std::string& wha
 KVBlock KVCache::update_and_fetch(const Tensor& keys, const Tensor& values) {
   MLXLM_CHECK(keys.ndim() == 4 && values.ndim() == 4, "cache", "keys/values must be [B,H,S,D]");
   const int64_t prev = offset_, s = keys.dim(2);
-  if (empty() || prev + s > keys_.dim(2)) {
-    const int64_t n_steps = (kStep + s - 1) / kStep;
-    Tensor new_k = zeros_tokens(keys, n_steps * kStep);
-    Tensor new_v = zeros_tokens(values, n_steps * kStep);
-    if (!empty()) {
-      if (prev % kStep != 0) {
-        keys_ = slice_tokens(keys_, 0, prev);
-        values_ = slice_tokens(values_, 0, prev);
-      }
-      keys_ = concat_tokens({&keys_, &new_k});
-      values_ = concat_tokens({&values_, &new_v});
-    } else {
-      keys_ = std::move(new_k);
-      values_ = std::move(new_v);
-    }
-  }
+  grow_token_buffers(keys_, values_, keys, values, prev, s, kStep);
   write_tokens(keys_, keys, prev);
   write_tokens(values_, values, prev);
   offset_ += s;

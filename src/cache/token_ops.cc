@@ -145,4 +145,41 @@ void write_row_tokens(Tensor& dst, int64_t row, const Tensor& src, int64_t at) {
   }
 }
 
+void grow_token_buffers(Tensor& keys, Tensor& values, const Tensor& like_k, const Tensor& like_v,
+                        int64_t used, int64_t incoming, int64_t step) {
+  if (!is_none(keys) && used + incoming <= keys.dim(2)) return;
+  const int64_t n_steps = (step + incoming - 1) / step;
+  Tensor new_k = zeros_tokens(like_k, n_steps * step);
+  Tensor new_v = zeros_tokens(like_v, n_steps * step);
+  if (is_none(keys)) {
+    keys = std::move(new_k);
+    values = std::move(new_v);
+    return;
+  }
+  if (used % step != 0) {
+    keys = slice_tokens(keys, 0, used);
+    values = slice_tokens(values, 0, used);
+  }
+  keys = concat_tokens({&keys, &new_k});
+  values = concat_tokens({&values, &new_v});
+}
+
+void right_justify_tokens(Tensor& keys, Tensor& values, const Tensor& ref_k, const Tensor& ref_v,
+                          int64_t rows, int64_t left, int64_t length) {
+  if (is_none(keys)) {
+    keys = Tensor(ref_k.dtype(), {rows, ref_k.dim(1), 0, ref_k.dim(3)});
+    values = Tensor(ref_v.dtype(), {rows, ref_v.dim(1), 0, ref_v.dim(3)});
+  }
+  int64_t right = length - keys.dim(2) - left;
+  if (right < 0) {
+    keys = slice_tokens(keys, 0, keys.dim(2) + right);
+    values = slice_tokens(values, 0, values.dim(2) + right);
+    right = 0;
+  }
+  if (left != 0 || right != 0) {
+    keys = pad_tokens(keys, left, right);
+    values = pad_tokens(values, left, right);
+  }
+}
+
 }  // namespace mlxlm

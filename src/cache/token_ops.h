@@ -34,6 +34,16 @@ Tensor dynamic_roll(const Tensor& x, const std::vector<int64_t>& shifts);
 Tensor take_rows(const Tensor& x, const std::vector<int64_t>& indices);
 // Concatenates along the batch axis (any rank, equal trailing dims).
 Tensor concat_rows(const Tensor& a, const Tensor& b);
+// mlx-lm KVCache's growth: makes room in keys/values (None at first) for `incoming` tokens after
+// the `used` ones, adding whole steps of `step` zero tokens (and first dropping the unused tail
+// when `used` is not a multiple of `step`, as mlx-lm does). `like_k`/`like_v` give B, H, D, dtype.
+void grow_token_buffers(Tensor& keys, Tensor& values, const Tensor& like_k, const Tensor& like_v,
+                        int64_t used, int64_t incoming, int64_t step);
+// One side of the batch caches' extend: `keys`/`values` (None for an empty side of `rows` rows;
+// `ref_k`/`ref_v` give the shape) moved right by `left` zero tokens, then cut or zero-padded on
+// the right to `length` tokens.
+void right_justify_tokens(Tensor& keys, Tensor& values, const Tensor& ref_k, const Tensor& ref_v,
+                          int64_t rows, int64_t left, int64_t length);
 // Writes src [1, ...] into row `row` of dst, placing its tokens at `at` (4-D) .
 void write_row_tokens(Tensor& dst, int64_t row, const Tensor& src, int64_t at);
 
