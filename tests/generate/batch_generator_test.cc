@@ -7,6 +7,7 @@
 #include "cache/kv_cache.h"
 #include "cache/rotating_kv_cache.h"
 #include "generate/stop_matcher.h"
+#include "greedy_run.h"
 #include "mlxlm/batch.h"
 #include "models/make_prompt_cache.h"
 #include "models/registry.h"
@@ -25,10 +26,7 @@ class BatchGeneratorTest : public ::testing::Test {
     model_ = load_model(dir_.path());
   }
 
-  struct Single {
-    std::vector<int32_t> tokens;
-    std::vector<std::vector<float>> logprobs;
-  };
+  using Single = testing::Generated;
   // Greedy single-sequence generation with a plain (or rotating) cache.
   Single single(const std::vector<int32_t>& prompt, int n, int64_t max_kv = 0,
                 PromptCache* cache = nullptr) {
@@ -36,18 +34,7 @@ class BatchGeneratorTest : public ::testing::Test {
     if (max_kv > 0) {  // what the batch generator uses: RotatingKVCache(max_kv, keep=0)
       for (auto& c : own) c = std::make_unique<RotatingKVCache>(max_kv, 0);
     }
-    PromptCache& c = cache != nullptr ? *cache : own;
-    Sampler greedy;
-    GenerateStepOptions o;
-    o.max_tokens = n;
-    TokenGenerator gen(*model_, prompt, c, greedy, {}, o);
-    Single s;
-    while (auto step = gen.next()) {
-      s.tokens.push_back(step->token);
-      s.logprobs.emplace_back(step->logprobs.begin(), step->logprobs.end());
-    }
-    gen.commit();
-    return s;
+    return testing::greedy_run(*model_, prompt, cache != nullptr ? *cache : own, n);
   }
 
   static void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol) {

@@ -7,6 +7,7 @@
 
 #include "cache/prompt_cache_file.h"
 #include "cache/quantized_kv_cache.h"
+#include "greedy_run.h"
 #include "io/json.h"
 #include "mlxlm/generate.h"
 #include "mlxlm/prefill.h"
@@ -18,23 +19,11 @@
 namespace mlxlm {
 namespace {
 
-struct Generated {
-  std::vector<int32_t> tokens;
-  std::vector<std::vector<float>> logprobs;
-};
+using testing::Generated;
 
 Generated run(const Model& model, std::span<const int32_t> prompt, PromptCache& cache,
               int max_tokens, GenerateStepOptions options = {}) {
-  Sampler greedy;
-  options.max_tokens = max_tokens;
-  TokenGenerator gen(model, prompt, cache, greedy, {}, options);
-  Generated r;
-  while (auto s = gen.next()) {
-    r.tokens.push_back(s->token);
-    r.logprobs.emplace_back(s->logprobs.begin(), s->logprobs.end());
-  }
-  gen.commit();
-  return r;
+  return testing::greedy_run(model, prompt, cache, max_tokens, options);
 }
 
 std::vector<std::vector<int32_t>> golden_prompts() {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "greedy_run.h"
 #include "mlxlm/generate.h"
 #include "models/registry.h"
 #include "random_model.h"
@@ -26,23 +27,11 @@ class TokenGeneratorTest : public ::testing::Test {
   const std::vector<int32_t> prompt_ = {3, 14, 15, 92, 65, 35, 89, 79};
 };
 
-struct Generated {
-  std::vector<int32_t> tokens;
-  std::vector<std::vector<float>> logprobs;
-};
+using testing::Generated;
 
 Generated run(const Model& model, std::span<const int32_t> prompt, PromptCache& cache,
               int max_tokens, GenerateStepOptions options = {}) {
-  Sampler greedy;
-  options.max_tokens = max_tokens;
-  TokenGenerator gen(model, prompt, cache, greedy, {}, options);
-  Generated r;
-  while (auto s = gen.next()) {
-    r.tokens.push_back(s->token);
-    r.logprobs.emplace_back(s->logprobs.begin(), s->logprobs.end());
-  }
-  gen.commit();
-  return r;
+  return testing::greedy_run(model, prompt, cache, max_tokens, options);
 }
 
 TEST_F(TokenGeneratorTest, YieldsExactlyMaxTokensAndCachesThemAll) {
