@@ -1,30 +1,64 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "base/thread_pool.h"
 #include "kernels/hwy/dispatch.h"
 #include "kernels/quant_acts.h"
 
 namespace mlxlm::kernels {
+namespace {
+
+bool is_quantized(const WeightRef& w) {
+  return w.format == WeightFormat::Affine || w.format == WeightFormat::MxFp4;
+}
+
+// Rows per task: enough multiply-adds (~128k, a few microseconds) to amortise a hand-off, few
+// enough that a decoding step's 2048-row projections are shared by every thread.
+int64_t row_grain(int64_t m, int64_t cols) {
+  return std::max<int64_t>(4, (int64_t{1} << 17) / std::max<int64_t>(1, m * cols));
+}
+
+}  // namespace
 
 void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y) {
-  auto& pool = ThreadPool::global();
-  // Rows per task: enough multiply-adds (~128k, a few microseconds) to amortise a hand-off,
-  // few enough that a decoding step's 2048-row projections are shared by every thread.
-  const int64_t grain = std::max<int64_t>(4, (int64_t{1} << 17) / std::max<int64_t>(1, m * w.cols));
-  const bool quantized = w.format == WeightFormat::Affine || w.format == WeightFormat::MxFp4;
-  if (!quantized) {
-    pool.parallel_for(w.rows, grain, [&](int64_t begin, int64_t end) {
-      simd::matmul_float_rows(x, m, w, bias, y, begin, end);
-    });
-    return;
+  const MatmulOutput one{&w, bias, y};
+  matmul_group(x, m, std::span(&one, 1));
+}
+
+void matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outputs) {
+  if (outputs.empty()) return;
+  const WeightRef& first = *outputs.front().w;
+  const bool quantized = is_quantized(first);
+  for (const auto& o : outputs) {
+    const bool same_input = o.w->cols == first.cols && is_quantized(*o.w) == quantized &&
+                            (!quantized || (code_order(*o.w) == code_order(first) &&
+                                            o.w->group_size == first.group_size));
+    if (!same_input) {
+      for (const auto& each : outputs) matmul_group(x, m, std::span(&each, 1));
+      return;
+    }
   }
+  // Global output rows: the weights' rows one after another.
+  std::vector<int64_t> starts{0};
+  for (const auto& o : outputs) starts.push_back(starts.back() + o.w->rows);
   thread_local ActQuantizer quantizer;
-  const QuantizedActs acts = quantizer.quantize(x, m, w.cols, code_order(w), w.group_size);
-  pool.parallel_for(w.rows, grain, [&](int64_t begin, int64_t end) {
-    simd::matmul_quant_rows(acts, w, bias, y, begin, end);
-  });
+  QuantizedActs acts{};
+  if (quantized) acts = quantizer.quantize(x, m, first.cols, code_order(first), first.group_size);
+  ThreadPool::global().parallel_for(
+      starts.back(), row_grain(m, first.cols), [&](int64_t begin, int64_t end) {
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          const int64_t lo = std::max(begin, starts[i]), hi = std::min(end, starts[i + 1]);
+          if (lo >= hi) continue;
+          const MatmulOutput& o = outputs[i];
+          if (quantized) {
+            simd::matmul_quant_rows(acts, *o.w, o.bias, o.y, lo - starts[i], hi - starts[i]);
+          } else {
+            simd::matmul_float_rows(x, m, *o.w, o.bias, o.y, lo - starts[i], hi - starts[i]);
+          }
+        }
+      });
 }
 
 }  // namespace mlxlm::kernels

@@ -51,9 +51,7 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
   const int64_t hd = cfg_.head_dim;
   std::vector<float> q(rows * cfg_.n_heads * hd), k(rows * cfg_.n_kv_heads * hd),
       v(rows * cfg_.n_kv_heads * hd);
-  w_.q_proj.forward(x, rows, q.data());
-  w_.k_proj.forward(x, rows, k.data());
-  w_.v_proj.forward(x, rows, v.data());
+  forward_group(x, rows, {{&w_.q_proj, q.data()}, {&w_.k_proj, k.data()}, {&w_.v_proj, v.data()}});
   if (w_.q_norm) w_.q_norm->forward(q.data(), rows * cfg_.n_heads, q.data());
   if (w_.k_norm) w_.k_norm->forward(k.data(), rows * cfg_.n_kv_heads, k.data());
 

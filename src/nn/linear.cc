@@ -83,7 +83,15 @@ Linear::Linear(const LinearTensors& t, const std::string& name) : w_(make_weight
 }
 
 void Linear::forward(const float* x, int64_t m, float* y) const {
-  kernels::matmul(x, m, w_, bias_.empty() ? nullptr : bias_.data(), y);
+  kernels::matmul(x, m, w_, bias(), y);
+}
+
+void forward_group(const float* x, int64_t m,
+                   std::initializer_list<std::pair<const Linear*, float*>> outputs) {
+  std::vector<kernels::MatmulOutput> outs;
+  outs.reserve(outputs.size());
+  for (const auto& [linear, y] : outputs) outs.push_back({&linear->weight(), linear->bias(), y});
+  kernels::matmul_group(x, m, outs);
 }
 
 Embedding::Embedding(const LinearTensors& t, const std::string& name)

@@ -1,6 +1,8 @@
 #pragma once
 // y = x Wᵀ (+ b) for any weight format: float or quantized weights are the same Linear.
+#include <initializer_list>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "kernels/weight.h"
@@ -31,11 +33,17 @@ class Linear {
   int64_t in_features() const { return w_.cols; }
   int64_t out_features() const { return w_.rows; }
   const kernels::WeightRef& weight() const { return w_; }
+  const float* bias() const { return bias_.empty() ? nullptr : bias_.data(); }
 
  private:
   kernels::WeightRef w_;
   std::vector<float> bias_;
 };
+
+// Several Linears on one input x [m, in_features]: outputs[i].second = x W_iᵀ (+ b_i). The
+// input is prepared once and the threads are handed all of the rows at once (q/k/v, gate/up).
+void forward_group(const float* x, int64_t m,
+                   std::initializer_list<std::pair<const Linear*, float*>> outputs);
 
 // Token embeddings; a tied head reuses the same table through as_linear().
 class Embedding {

@@ -17,8 +17,7 @@ GatedMLP::GatedMLP(Linear gate, Linear up, Linear down)
 void GatedMLP::forward(const float* x, int64_t rows, float* out) const {
   const int64_t inter = up_.out_features();
   std::vector<float> g(rows * inter), u(rows * inter);
-  gate_.forward(x, rows, g.data());
-  up_.forward(x, rows, u.data());
+  forward_group(x, rows, {{&gate_, g.data()}, {&up_, u.data()}});
   kernels::silu_mul(g.data(), u.data(), rows * inter, g.data());
   down_.forward(g.data(), rows, out);
 }
