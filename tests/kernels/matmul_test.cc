@@ -139,5 +139,47 @@ TEST(Matmul, LargerShapesSplitAcrossThreads) {
   }
 }
 
+// A grouped product (q/k/v, gate/up) gives every weight exactly what its own product gives, both
+// when the weights share the prepared input and when they need separate ones (mixed formats).
+TEST(Matmul, GroupEqualsSeparateProducts) {
+  auto spec = [](WeightFormat f, int64_t rows, int bits, unsigned seed) {
+    WeightSpec s;
+    s.format = f;
+    s.rows = rows;
+    s.cols = 256;
+    s.bits = bits;
+    s.group_size = 64;
+    s.scale_dtype = DType::BF16;
+    s.seed = seed;
+    return s;
+  };
+  const std::vector<std::vector<WeightSpec>> groups = {
+      {spec(WeightFormat::Affine, 200, 4, 1), spec(WeightFormat::Affine, 64, 4, 2),
+       spec(WeightFormat::Affine, 64, 4, 3)},
+      {spec(WeightFormat::BF16, 96, 0, 4), spec(WeightFormat::F32, 33, 0, 5)},
+      {spec(WeightFormat::Affine, 70, 4, 6), spec(WeightFormat::Affine, 70, 8, 7),
+       spec(WeightFormat::BF16, 10, 0, 8)},
+  };
+  for (int64_t m : {1, 5}) {
+    const std::vector<float> x = testing::random_floats(m * 256, 11);
+    for (const auto& g : groups) {
+      std::vector<testing::RandomWeight> ws;
+      for (const auto& s : g) ws.push_back(testing::make_random_weight(s));
+      const std::vector<float> bias = testing::random_floats(256, 12);
+      std::vector<std::vector<float>> grouped(ws.size()), separate(ws.size());
+      std::vector<kernels::MatmulOutput> outs;
+      for (size_t i = 0; i < ws.size(); ++i) {
+        grouped[i].assign(m * ws[i].ref.rows, 0.0f);
+        separate[i].assign(m * ws[i].ref.rows, 0.0f);
+        const float* b = i == 0 ? bias.data() : nullptr;
+        outs.push_back({&ws[i].ref, b, grouped[i].data()});
+        kernels::matmul(x.data(), m, ws[i].ref, b, separate[i].data());
+      }
+      kernels::matmul_group(x.data(), m, outs);
+      for (size_t i = 0; i < ws.size(); ++i) EXPECT_EQ(grouped[i], separate[i]) << "weight " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mlxlm
