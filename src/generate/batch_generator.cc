@@ -214,9 +214,15 @@ void BatchGenerator::finish_prompts(Step& out) {
     (s.prompt_end - s.processed == 1 ? last : rest).push_back(static_cast<int64_t>(i));
   }
   if (last.empty()) return;
-  PromptCache finishing = copy_prompt_cache(prefill_cache_);
-  filter_layers(finishing, last);
-  filter_layers(prefill_cache_, rest);
+  PromptCache finishing;
+  if (rest.empty()) {  // the whole prefill batch moves on: no copy needed
+    finishing = std::move(prefill_cache_);
+    prefill_cache_.clear();
+  } else {
+    finishing = copy_prompt_cache(prefill_cache_);
+    filter_layers(finishing, last);
+    filter_layers(prefill_cache_, rest);
+  }
   std::vector<int32_t> tokens;
   for (int64_t i : last) tokens.push_back(prefilling_[i]->tokens[prefilling_[i]->processed]);
   const auto batch = static_cast<int64_t>(last.size());
