@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "base/thread_pool.h"
+#include "kernels/hwy/dispatch.h"
+
 namespace mlxlm::kernels {
 
 CodeOrder code_order(const WeightRef& w) {
@@ -32,6 +35,37 @@ int64_t act_offset(CodeOrder order, int64_t blocks, int64_t b, int p) {
   return p < 16 ? base + half * 16 + p : base + 32 + half * 16 + (p - 16);
 }
 
+namespace {
+
+// Where natural value j of block b lands, relative to the start of b's block pair (paired
+// Nibbles blocks) or of b itself: one table per layout, so that a block is scattered without
+// recomputing act_offset per value.
+struct BlockLayout {
+  int16_t unpaired[kActBlock];
+  int16_t paired[2][kActBlock];  // by b & 1
+
+  explicit BlockLayout(CodeOrder order) {
+    for (int p = 0; p < kActBlock; ++p) {
+      const int j = code_order_index(order, p);
+      unpaired[j] = static_cast<int16_t>(act_offset(order, 1, 0, p));
+      for (int half = 0; half < 2; ++half) {
+        paired[half][j] = static_cast<int16_t>(act_offset(order, 2, half, p));
+      }
+    }
+  }
+};
+
+const BlockLayout& layout_of(CodeOrder order) {
+  static const BlockLayout natural(CodeOrder::Natural), nibbles(CodeOrder::Nibbles),
+      crumbs(CodeOrder::Crumbs);
+  return order == CodeOrder::Nibbles ? nibbles : order == CodeOrder::Crumbs ? crumbs : natural;
+}
+
+// Activation rows per thread-pool task: enough values that a task outweighs its hand-off.
+int64_t row_grain(int64_t k) { return std::max<int64_t>(1, (int64_t{1} << 15) / k); }
+
+}  // namespace
+
 QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeOrder order,
                                      int64_t group) {
   const int64_t blocks = k / kActBlock;
@@ -39,27 +73,41 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
   const int64_t blocks_per_group = group / kActBlock;
   q_.resize(static_cast<size_t>(m * k));
   scale_.resize(static_cast<size_t>(m * blocks));
-  group_sum_.assign(static_cast<size_t>(m * groups), 0.0f);
-  int perm[kActBlock];
-  for (int p = 0; p < kActBlock; ++p) perm[p] = code_order_index(order, p);
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t b = 0; b < blocks; ++b) {
-      const float* xb = x + i * k + b * kActBlock;
-      float amax = 0.0f;
-      for (int j = 0; j < kActBlock; ++j) amax = std::max(amax, std::fabs(xb[j]));
-      const float d = amax / 127.0f;
-      const float id = d > 0.0f ? 1.0f / d : 0.0f;
+  group_sum_.resize(static_cast<size_t>(m * groups));
+  const BlockLayout& layout = layout_of(order);
+  auto rows = [&](int64_t begin, int64_t end) {
+    thread_local std::vector<int8_t> natural;
+    thread_local std::vector<int32_t> sums;
+    natural.resize(static_cast<size_t>(k));
+    sums.resize(static_cast<size_t>(blocks));
+    for (int64_t i = begin; i < end; ++i) {
       int8_t* qrow = q_.data() + i * k;
-      int32_t sum = 0;
-      for (int p = 0; p < kActBlock; ++p) {
-        auto v = static_cast<int32_t>(std::nearbyint(xb[perm[p]] * id));
-        v = std::clamp(v, -127, 127);
-        qrow[act_offset(order, blocks, b, p)] = static_cast<int8_t>(v);
-        sum += v;
+      float* srow = scale_.data() + i * blocks;
+      const bool in_place = order == CodeOrder::Natural;
+      simd::quantize_blocks(x + i * k, blocks, in_place ? qrow : natural.data(), srow, sums.data());
+      if (!in_place) {
+        for (int64_t b = 0; b < blocks; ++b) {
+          const bool paired = order == CodeOrder::Nibbles && (b ^ 1) < blocks;
+          const int16_t* to = paired ? layout.paired[b & 1] : layout.unpaired;
+          int8_t* dst = qrow + (paired ? (b & ~int64_t{1}) : b) * kActBlock;
+          const int8_t* src = natural.data() + b * kActBlock;
+          for (int j = 0; j < kActBlock; ++j) dst[to[j]] = src[j];
+        }
       }
-      scale_[i * blocks + b] = d;
-      group_sum_[i * groups + b / blocks_per_group] += d * static_cast<float>(sum);
+      float* gsum = group_sum_.data() + i * groups;
+      for (int64_t g = 0; g < groups; ++g) {
+        float s = 0.0f;
+        for (int64_t b = g * blocks_per_group; b < (g + 1) * blocks_per_group; ++b) {
+          s += srow[b] * static_cast<float>(sums[b]);
+        }
+        gsum[g] = s;
+      }
     }
+  };
+  if (m == 1) {
+    rows(0, 1);
+  } else {
+    ThreadPool::global().parallel_for(m, row_grain(k), rows);
   }
   QuantizedActs a;
   a.q = q_.data();

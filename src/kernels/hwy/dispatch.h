@@ -20,6 +20,10 @@ void matmul_float_rows(const float* x, int64_t m, const WeightRef& w, const floa
 void matmul_quant_rows(const QuantizedActs& x, const WeightRef& w, const float* bias, float* y,
                        int64_t row_begin, int64_t row_end);
 
+// Quantizes `blocks` blocks of 32 floats to int8 in natural order, scale[b] * q = x; sums[b] is
+// the sum of block b's codes.
+void quantize_blocks(const float* x, int64_t blocks, int8_t* q, float* scale, int32_t* sums);
+
 void rms_norm_rows(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
                    float* y);
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
