@@ -17,78 +17,12 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
-#ifndef MLXLM_KERNELS_QUANT_MATMUL_ONCE
-#define MLXLM_KERNELS_QUANT_MATMUL_ONCE
-namespace mlxlm::kernels::qdetail {
-
-// Code formats of a 32-value block, named by how it is stored.
-constexpr int kFmtBytes = 0;  // one code per byte (3/5/6-bit rows unpacked up front)
-constexpr int kFmtFp4 = 16;   // mxfp4 E2M1 nibbles
-
-constexpr int64_t block_bytes(int fmt) {
-  return fmt == kFmtBytes ? 32 : fmt == kFmtFp4 ? 16 : fmt * 4;
-}
-
-// E2M1 values times two, so that they are integers.
-constexpr int8_t kFp4x2[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
-
-// 2^(e - 128): the E8M0 scale 2^(e - 127) halved to undo kFp4x2's doubling.
-struct E8m0HalfTable {
-  float v[256];
-  E8m0HalfTable() {
-    for (int e = 0; e < 256; ++e) v[e] = std::ldexp(1.0f, e - 128);
-  }
-  float operator[](uint8_t e) const { return v[e]; }
-};
-inline const E8m0HalfTable kE8m0Half;
-
-// Unpacks a row of `k` codes of `bits` bits (3, 5 or 6) into bytes, 8 codes (= `bits` bytes)
-// at a time so that no read passes the end of the row.
-inline void unpack_row_bytes(const uint8_t* src, int64_t k, int bits, uint8_t* dst) {
-  const uint64_t mask = (uint64_t{1} << bits) - 1;
-  for (int64_t j = 0; j < k; j += 8) {
-    uint64_t v = 0;
-    std::memcpy(&v, src + (j / 8) * bits, static_cast<size_t>(bits));
-    for (int t = 0; t < 8; ++t) dst[j + t] = static_cast<uint8_t>((v >> (t * bits)) & mask);
-  }
-}
-
-// Code p of a block in the order the SIMD unpacking produces (see quant_acts.h CodeOrder).
-template <int F>
-inline int scalar_code(const uint8_t* p, int pos) {
-  if constexpr (F == 4 || F == kFmtFp4) {
-    int c = pos < 16 ? (p[pos] & 15) : (p[pos - 16] >> 4);
-    return F == kFmtFp4 ? kFp4x2[c] : c;
-  } else if constexpr (F == 2) {
-    return (p[pos % 8] >> (2 * (pos / 8))) & 3;
-  } else {
-    return p[pos];
-  }
-}
-
-}  // namespace mlxlm::kernels::qdetail
-#endif
+#include "kernels/hwy/quant_codes.h"
+#include "kernels/hwy/x86_int8-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mlxlm::kernels::HWY_NAMESPACE {
 namespace q = qdetail;
-
-#undef MLXLM_X86_INT8
-#undef MLXLM_VNNI
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-#define MLXLM_X86_INT8 1
-#else
-#define MLXLM_X86_INT8 0
-#endif
-#if HWY_TARGET == HWY_AVX3_DL
-#define MLXLM_VNNI 1
-#else
-#define MLXLM_VNNI 0
-#endif
-
-// Whether 8-bit codes are shifted to signed (q - 128) so that maddubs cannot saturate; the
-// shift is undone through the bias term (bias + 128 * scale).
-constexpr bool kShift8 = MLXLM_X86_INT8 && !MLXLM_VNNI;
 
 // Scale i of a row-major scale array, by storage type (U8 = mxfp4's E8M0, halved).
 template <DType SD>
@@ -117,89 +51,10 @@ struct TileArgs {
   int64_t i0;           // first activation row of the tile
   int group_shift;      // log2(blocks per group)
   const float* wscale;  // the tile rows' scales as f32, [R][groups]
+  const float* wpair;   // for R = 2: the same interleaved, [groups][2]
 };
 
 #if MLXLM_X86_INT8
-template <int F>
-HWY_INLINE __m256i Unpack(const uint8_t* p) {
-  if constexpr (F == 2) {
-    const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
-    const __m128i lo = _mm_unpacklo_epi64(v, _mm_srli_epi16(v, 2));
-    const __m128i hi = _mm_unpacklo_epi64(_mm_srli_epi16(v, 4), _mm_srli_epi16(v, 6));
-    return _mm256_and_si256(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(3));
-  } else if constexpr (F == 4 || F == q::kFmtFp4) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i m = _mm_set1_epi8(0x0F);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
-  } else {
-    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    if constexpr (F == 8 && kShift8) v = _mm256_xor_si256(v, _mm256_set1_epi8(-128));
-    return v;
-  }
-}
-
-HWY_INLINE __m256i Fp4Values(__m256i codes) {
-  const __m256i lut = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12, 0,
-                                       1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-  return _mm256_shuffle_epi8(lut, codes);
-}
-
-// Weight codes are prefetched this far ahead of the block being multiplied. Decoding streams
-// every weight from DRAM, and the hardware prefetchers stop at each 4 KiB page boundary and
-// ramp up again; prefetching several pages ahead took 4-bit rows from 6.5 to 10 GB/s on one
-// core of the dev machine (matmul_bench BM_MatvecFromDram).
-constexpr int64_t kPrefetchBytes = 16384;
-
-// Eight partial int32 sums of w·x; `wu` is |w| when the codes are signed.
-template <bool kSigned>
-HWY_INLINE __m256i DotBlock(__m256i wu, __m256i w, __m256i x) {
-  if constexpr (kSigned) x = _mm256_sign_epi8(x, w);
-#if MLXLM_VNNI
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, x);
-#else
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(wu, x), _mm256_set1_epi16(1));
-#endif
-}
-
-// The same over two blocks at once (w1/x1 the second operand pair), summed lane-wise.
-template <bool kSigned>
-HWY_INLINE __m256i DotPair(__m256i wu0, __m256i w0, __m256i x0, __m256i wu1, __m256i w1,
-                           __m256i x1) {
-  if constexpr (kSigned) {
-    x0 = _mm256_sign_epi8(x0, w0);
-    x1 = _mm256_sign_epi8(x1, w1);
-  }
-#if MLXLM_VNNI
-  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wu0, x0), wu1, x1);
-#else
-  // Each maddubs lane is at most 2 * 15 * 127 (or 2 * 12 * 127 for fp4): the int16 sum of two
-  // cannot overflow.
-  const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(wu0, x0), _mm256_maddubs_epi16(wu1, x1));
-  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-#endif
-}
-
-HWY_INLINE float HSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
-// Eight consecutive scales as f32.
-template <DType SD>
-HWY_INLINE __m256 LoadScales8(const void* base, int64_t i) {
-  const auto* p = static_cast<const uint8_t*>(base);
-  if constexpr (SD == DType::F32) {
-    return _mm256_loadu_ps(reinterpret_cast<const float*>(p + i * 4));
-  } else if constexpr (SD == DType::BF16) {
-    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i * 2));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-  } else {
-    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i * 2)));
-  }
-}
-
 // sum_g coef_g * group_sum_g for one weight row and one activation row, where coef is the
 // group's bias (plus 128 * scale when 8-bit codes were shifted).
 template <int F, DType SD>
@@ -248,7 +103,58 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
     xs[i] = a.scale + (t.i0 + i) * nb;
   }
   int64_t b = 0;
-  if constexpr (kNibbles) {
+  float pair_sum[R][M] = {};
+  if constexpr (kNibbles && R == 2) {
+    // As below, but the two rows' int32 partial sums are first folded into one vector (even
+    // lanes row 0, odd lanes row 1), which halves the conversions, scale products and FMAs:
+    // on AVX2 those compete with maddubs for the same ports and bound the loop.
+    const __m256i lane_of_block = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    __m256 pacc[M];
+    for (int i = 0; i < M; ++i) pacc[i] = _mm256_setzero_ps();
+    for (; b + 2 <= nb; b += 2) {
+      const int64_t g0 = b >> t.group_shift, g1 = (b + 1) >> t.group_shift;
+      // (scale row 0, scale row 1) of each block's group, repeated across its 128-bit lane.
+      const __m128i w0 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t.wpair + 2 * g0));
+      __m256 ws = _mm256_castsi256_ps(_mm256_broadcastq_epi64(w0));
+      if (g1 != g0) {
+        const __m128i w1 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t.wpair + 2 * g1));
+        ws = _mm256_castsi256_ps(
+            _mm256_set_m128i(_mm_unpacklo_epi64(w1, w1), _mm_unpacklo_epi64(w0, w0)));
+      }
+      __m256i lo[2], hi[2], ulo[2], uhi[2];
+      for (int r = 0; r < 2; ++r) {
+        const uint8_t* cp = t.codes[r] + b * kStride;
+        _mm_prefetch(reinterpret_cast<const char*>(cp + kPrefetchBytes), _MM_HINT_T0);
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cp));
+        lo[r] = _mm256_and_si256(v, m);
+        hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+        ulo[r] = lo[r];
+        uhi[r] = hi[r];
+        if constexpr (F == q::kFmtFp4) {
+          lo[r] = Fp4Values(lo[r]);
+          hi[r] = Fp4Values(hi[r]);
+          ulo[r] = _mm256_abs_epi8(lo[r]);
+          uhi[r] = _mm256_abs_epi8(hi[r]);
+        }
+      }
+      for (int i = 0; i < M; ++i) {
+        const __m128 two =
+            _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xs[i] + b)));
+        const __m256 xsv = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(two), lane_of_block);
+        const __m256i xe = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32));
+        const __m256i xo =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32 + 32));
+        const __m256i p0 = DotPair<kSigned>(ulo[0], lo[0], xe, uhi[0], hi[0], xo);
+        const __m256i p1 = DotPair<kSigned>(ulo[1], lo[1], xe, uhi[1], hi[1], xo);
+        // [p0_0 + p0_2, p1_0 + p1_2, p0_1 + p0_3, p1_1 + p1_3] in each 128-bit lane.
+        const __m256i both =
+            _mm256_add_epi32(_mm256_unpacklo_epi32(p0, p1), _mm256_unpackhi_epi32(p0, p1));
+        pacc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(both), _mm256_mul_ps(xsv, ws), pacc[i]);
+      }
+    }
+    for (int i = 0; i < M; ++i) HSumEvenOdd(pacc[i], pair_sum[0][i], pair_sum[R - 1][i]);
+  } else if constexpr (kNibbles) {
     // Two blocks per step: 32 code bytes split into low and high nibbles give the even and the
     // odd values of both blocks, one block per 128-bit lane, which is how the activations of a
     // block pair are laid out (CodeOrder::Nibbles).
@@ -312,7 +218,7 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
     }
   }
   for (int r = 0; r < R; ++r) {
-    for (int i = 0; i < M; ++i) out[r * M + i] = HSum(acc[r][i]);
+    for (int i = 0; i < M; ++i) out[r * M + i] = HSum(acc[r][i]) + pair_sum[r][i];
   }
 }
 #else
@@ -403,7 +309,15 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   thread_local std::vector<float> wscale;
   wscale.resize(R * groups);
   RowScalesF32<SD>(w, r, R, groups, wscale.data());
-  TileArgs args{&w, r, codes, &a, 0, shift, wscale.data()};
+  thread_local std::vector<float> wpair;
+  if constexpr (R == 2) {
+    wpair.resize(2 * groups);
+    for (int64_t g = 0; g < groups; ++g) {
+      wpair[2 * g] = wscale[g];
+      wpair[2 * g + 1] = wscale[groups + g];
+    }
+  }
+  TileArgs args{&w, r, codes, &a, 0, shift, wscale.data(), wpair.data()};
   auto finish = [&](int64_t i, int t, float dot) {
     const float extra = BiasTerm<F, SD>(w, r + t, a.group_sum + i * groups, groups);
     y[i * w.rows + r + t] = dot + extra + (bias != nullptr ? bias[r + t] : 0.0f);

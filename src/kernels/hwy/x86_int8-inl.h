@@ -1,0 +1,129 @@
+// x86 int8 dot-product primitives of the quantized matmul (AVX2 maddubs, AVX-512 VNNI dpbusd),
+// included once per SIMD target by quant_matmul_hwy.cc.
+#if defined(MLXLM_KERNELS_X86_INT8_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MLXLM_KERNELS_X86_INT8_INL_H_
+#undef MLXLM_KERNELS_X86_INT8_INL_H_
+#else
+#define MLXLM_KERNELS_X86_INT8_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#include "kernels/hwy/quant_codes.h"
+#include "tensor/dtype.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mlxlm::kernels::HWY_NAMESPACE {
+namespace q = qdetail;
+
+#undef MLXLM_X86_INT8
+#undef MLXLM_VNNI
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#define MLXLM_X86_INT8 1
+#else
+#define MLXLM_X86_INT8 0
+#endif
+#if HWY_TARGET == HWY_AVX3_DL
+#define MLXLM_VNNI 1
+#else
+#define MLXLM_VNNI 0
+#endif
+
+// Whether 8-bit codes are shifted to signed (q - 128) so that maddubs cannot saturate; the
+// shift is undone through the bias term (bias + 128 * scale).
+constexpr bool kShift8 = MLXLM_X86_INT8 && !MLXLM_VNNI;
+
+#if MLXLM_X86_INT8
+template <int F>
+HWY_INLINE __m256i Unpack(const uint8_t* p) {
+  if constexpr (F == 2) {
+    const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    const __m128i lo = _mm_unpacklo_epi64(v, _mm_srli_epi16(v, 2));
+    const __m128i hi = _mm_unpacklo_epi64(_mm_srli_epi16(v, 4), _mm_srli_epi16(v, 6));
+    return _mm256_and_si256(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(3));
+  } else if constexpr (F == 4 || F == q::kFmtFp4) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i m = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
+  } else {
+    __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    if constexpr (F == 8 && kShift8) v = _mm256_xor_si256(v, _mm256_set1_epi8(-128));
+    return v;
+  }
+}
+
+HWY_INLINE __m256i Fp4Values(__m256i codes) {
+  const __m256i lut = _mm256_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12, 0,
+                                       1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+  return _mm256_shuffle_epi8(lut, codes);
+}
+
+// Weight codes are prefetched this far ahead of the block being multiplied. Decoding streams
+// every weight from DRAM, and the hardware prefetchers stop at each 4 KiB page boundary and
+// ramp up again; prefetching several pages ahead took 4-bit rows from 6.5 to 10 GB/s on one
+// core of the dev machine (matmul_bench BM_MatvecFromDram).
+constexpr int64_t kPrefetchBytes = 16384;
+
+// Eight partial int32 sums of w·x; `wu` is |w| when the codes are signed.
+template <bool kSigned>
+HWY_INLINE __m256i DotBlock(__m256i wu, __m256i w, __m256i x) {
+  if constexpr (kSigned) x = _mm256_sign_epi8(x, w);
+#if MLXLM_VNNI
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), wu, x);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(wu, x), _mm256_set1_epi16(1));
+#endif
+}
+
+// The same over two blocks at once (w1/x1 the second operand pair), summed lane-wise.
+template <bool kSigned>
+HWY_INLINE __m256i DotPair(__m256i wu0, __m256i w0, __m256i x0, __m256i wu1, __m256i w1,
+                           __m256i x1) {
+  if constexpr (kSigned) {
+    x0 = _mm256_sign_epi8(x0, w0);
+    x1 = _mm256_sign_epi8(x1, w1);
+  }
+#if MLXLM_VNNI
+  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), wu0, x0), wu1, x1);
+#else
+  // Each maddubs lane is at most 2 * 15 * 127 (or 2 * 12 * 127 for fp4): the int16 sum of two
+  // cannot overflow.
+  const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(wu0, x0), _mm256_maddubs_epi16(wu1, x1));
+  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+#endif
+}
+
+HWY_INLINE float HSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Sums of the even and of the odd lanes of v.
+HWY_INLINE void HSumEvenOdd(__m256 v, float& even, float& odd) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  even = _mm_cvtss_f32(s);
+  odd = _mm_cvtss_f32(_mm_movehdup_ps(s));
+}
+
+// Eight consecutive scales as f32.
+template <DType SD>
+HWY_INLINE __m256 LoadScales8(const void* base, int64_t i) {
+  const auto* p = static_cast<const uint8_t*>(base);
+  if constexpr (SD == DType::F32) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(p + i * 4));
+  } else if constexpr (SD == DType::BF16) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i * 2));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  } else {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i * 2)));
+  }
+}
+#endif  // MLXLM_X86_INT8
+
+}  // namespace mlxlm::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
