@@ -51,7 +51,7 @@ struct TileArgs {
   int64_t i0;           // first activation row of the tile
   int group_shift;      // log2(blocks per group)
   const float* wscale;  // the tile rows' scales as f32, [R][groups]
-  const float* wpair;   // for R = 2: the same interleaved, [groups][2]
+  const float* wpair;   // rows 0 and R - 1 of wscale interleaved, [groups][2]
 };
 
 #if MLXLM_X86_INT8
@@ -83,42 +83,43 @@ HWY_INLINE float BiasTerm(const WeightRef& w, int64_t row, const float* gs, int6
   }
 }
 
-// out[r * M + i] = sum over blocks of scale_g(r) * xscale_b(i) * dot(codes_r, xq_i).
+// out[r * M + i] = sum over blocks of scale_g(r) * xscale_b(i) * dot(codes_r, xq_i), for a
+// pair of weight rows. The two rows' int32 partial sums are folded into one vector (even lanes
+// row 0, odd lanes row 1) before conversion, which halves the conversions, scale products and
+// FMAs: on AVX2 those compete with maddubs for the multiply ports and bound the loop.
 template <int F, DType SD, int R, int M>
 HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
+  static_assert(R == 2, "x86 tiles are row pairs");
   constexpr bool kSigned = F == q::kFmtFp4 || (F == 8 && kShift8);
   constexpr bool kNibbles = F == 4 || F == q::kFmtFp4;
   constexpr int64_t kStride = q::block_bytes(F);
   const QuantizedActs& a = *t.a;
   const int64_t nb = a.k / kActBlock;
-  const int64_t groups = a.k / a.group;
-  __m256 acc[R][M];
-  for (int r = 0; r < R; ++r) {
-    for (int i = 0; i < M; ++i) acc[r][i] = _mm256_setzero_ps();
-  }
+  __m256 acc[M];
   const int8_t* xq[M];
   const float* xs[M];
   for (int i = 0; i < M; ++i) {
+    acc[i] = _mm256_setzero_ps();
     xq[i] = a.q + (t.i0 + i) * a.k;
     xs[i] = a.scale + (t.i0 + i) * nb;
   }
+  // (scale row 0, scale row 1) of group g, repeated over a 128-bit lane.
+  auto scale_pair = [&](int64_t g) {
+    return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t.wpair + 2 * g));
+  };
   int64_t b = 0;
-  float pair_sum[R][M] = {};
-  if constexpr (kNibbles && R == 2) {
-    // As below, but the two rows' int32 partial sums are first folded into one vector (even
-    // lanes row 0, odd lanes row 1), which halves the conversions, scale products and FMAs:
-    // on AVX2 those compete with maddubs for the same ports and bound the loop.
+  if constexpr (kNibbles) {
+    // Two blocks per step: 32 code bytes split into low and high nibbles give the even and the
+    // odd values of both blocks, one block per 128-bit lane, which is how the activations of a
+    // block pair are laid out (CodeOrder::Nibbles).
     const __m256i lane_of_block = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const __m256i m = _mm256_set1_epi8(0x0F);
-    __m256 pacc[M];
-    for (int i = 0; i < M; ++i) pacc[i] = _mm256_setzero_ps();
     for (; b + 2 <= nb; b += 2) {
       const int64_t g0 = b >> t.group_shift, g1 = (b + 1) >> t.group_shift;
-      // (scale row 0, scale row 1) of each block's group, repeated across its 128-bit lane.
-      const __m128i w0 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t.wpair + 2 * g0));
+      const __m128i w0 = scale_pair(g0);
       __m256 ws = _mm256_castsi256_ps(_mm256_broadcastq_epi64(w0));
       if (g1 != g0) {
-        const __m128i w1 = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(t.wpair + 2 * g1));
+        const __m128i w1 = scale_pair(g1);
         ws = _mm256_castsi256_ps(
             _mm256_set_m128i(_mm_unpacklo_epi64(w1, w1), _mm_unpacklo_epi64(w0, w0)));
       }
@@ -139,6 +140,7 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
         }
       }
       for (int i = 0; i < M; ++i) {
+        // Two consecutive block scales; loadl_epi64 is an unaligned load (load_sd is not).
         const __m128 two =
             _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xs[i] + b)));
         const __m256 xsv = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(two), lane_of_block);
@@ -147,61 +149,15 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32 + 32));
         const __m256i p0 = DotPair<kSigned>(ulo[0], lo[0], xe, uhi[0], hi[0], xo);
         const __m256i p1 = DotPair<kSigned>(ulo[1], lo[1], xe, uhi[1], hi[1], xo);
-        // [p0_0 + p0_2, p1_0 + p1_2, p0_1 + p0_3, p1_1 + p1_3] in each 128-bit lane.
-        const __m256i both =
-            _mm256_add_epi32(_mm256_unpacklo_epi32(p0, p1), _mm256_unpackhi_epi32(p0, p1));
-        pacc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(both), _mm256_mul_ps(xsv, ws), pacc[i]);
-      }
-    }
-    for (int i = 0; i < M; ++i) HSumEvenOdd(pacc[i], pair_sum[0][i], pair_sum[R - 1][i]);
-  } else if constexpr (kNibbles) {
-    // Two blocks per step: 32 code bytes split into low and high nibbles give the even and the
-    // odd values of both blocks, one block per 128-bit lane, which is how the activations of a
-    // block pair are laid out (CodeOrder::Nibbles).
-    const __m256i lane_of_block = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
-    const __m256i m = _mm256_set1_epi8(0x0F);
-    for (; b + 2 <= nb; b += 2) {
-      const int64_t g0 = b >> t.group_shift, g1 = (b + 1) >> t.group_shift;
-      __m256 xsv[M];
-      for (int i = 0; i < M; ++i) {
-        // Two consecutive block scales; loadl_epi64 is an unaligned load (load_sd is not).
-        const __m128 two =
-            _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(xs[i] + b)));
-        xsv[i] = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(two), lane_of_block);
-      }
-      for (int r = 0; r < R; ++r) {
-        const float* wsr = t.wscale + r * groups;
-        const __m256 ws =
-            g1 == g0 ? _mm256_broadcast_ss(wsr + g0)
-                     : _mm256_set_m128(_mm_broadcast_ss(wsr + g1), _mm_broadcast_ss(wsr + g0));
-        const uint8_t* cp = t.codes[r] + b * kStride;
-        _mm_prefetch(reinterpret_cast<const char*>(cp + kPrefetchBytes), _MM_HINT_T0);
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cp));
-        __m256i lo = _mm256_and_si256(v, m);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
-        __m256i ulo = lo, uhi = hi;
-        if constexpr (F == q::kFmtFp4) {
-          lo = Fp4Values(lo);
-          hi = Fp4Values(hi);
-          ulo = _mm256_abs_epi8(lo);
-          uhi = _mm256_abs_epi8(hi);
-        }
-        for (int i = 0; i < M; ++i) {
-          const __m256i xe = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32));
-          const __m256i xo =
-              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32 + 32));
-          const __m256i p = DotPair<kSigned>(ulo, lo, xe, uhi, hi, xo);
-          acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(xsv[i], ws), acc[r][i]);
-        }
+        acc[i] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(FoldRows(p0, p1)), _mm256_mul_ps(xsv, ws), acc[i]);
       }
     }
   }
   for (; b < nb; ++b) {
-    const int64_t g = b >> t.group_shift;
-    float wsg[R];
-    __m256i w[R], wu[R];
-    for (int r = 0; r < R; ++r) {
-      wsg[r] = t.wscale[r * groups + g];
+    const __m256 ws = _mm256_castsi256_ps(_mm256_broadcastq_epi64(scale_pair(b >> t.group_shift)));
+    __m256i w[2], wu[2];
+    for (int r = 0; r < 2; ++r) {
       _mm_prefetch(reinterpret_cast<const char*>(t.codes[r] + b * kStride + kPrefetchBytes),
                    _MM_HINT_T0);
       w[r] = Unpack<F>(t.codes[r] + b * kStride);
@@ -210,16 +166,13 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
     }
     for (int i = 0; i < M; ++i) {
       const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32));
-      const float xsb = xs[i][b];
-      for (int r = 0; r < R; ++r) {
-        const __m256i p = DotBlock<kSigned>(wu[r], w[r], xv);
-        acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(wsg[r] * xsb), acc[r][i]);
-      }
+      const __m256i p0 = DotBlock<kSigned>(wu[0], w[0], xv);
+      const __m256i p1 = DotBlock<kSigned>(wu[1], w[1], xv);
+      acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(FoldRows(p0, p1)),
+                               _mm256_mul_ps(ws, _mm256_set1_ps(xs[i][b])), acc[i]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    for (int i = 0; i < M; ++i) out[r * M + i] = HSum(acc[r][i]) + pair_sum[r][i];
-  }
+  for (int i = 0; i < M; ++i) HSumEvenOdd(acc[i], out[i], out[M + i]);
 }
 #else
 template <int F, DType SD>
@@ -298,24 +251,27 @@ HWY_INLINE void RowScalesF32(const WeightRef& w, int64_t row, int64_t n, int64_t
   for (; g < count; ++g) dst[g] = ScaleAt<SD>(w.scales, base + g);
 }
 
+// Rows [r, r + rows) against activation rows [i0, i1), as tiles of R weight rows; a last tile
+// with fewer rows repeats its last row, so that every row gets the same arithmetic (and the
+// same result) wherever the thread pool's ranges put it.
 template <int F, DType SD, int R, int M>
 HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y,
-                         int64_t r, int64_t i0, int64_t i1, std::vector<uint8_t>* bufs) {
+                         int64_t r, int rows, int64_t i0, int64_t i1, std::vector<uint8_t>* bufs) {
   const uint8_t* codes[R];
-  for (int t = 0; t < R; ++t) codes[t] = RowCodes<F>(w, r + t, bufs[t]);
+  for (int t = 0; t < R; ++t) codes[t] = RowCodes<F>(w, r + std::min(t, rows - 1), bufs[t]);
   const int64_t groups = a.k / a.group;
   int shift = 0;
   while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
-  thread_local std::vector<float> wscale;
+  thread_local std::vector<float> wscale, wpair;
   wscale.resize(R * groups);
-  RowScalesF32<SD>(w, r, R, groups, wscale.data());
-  thread_local std::vector<float> wpair;
-  if constexpr (R == 2) {
-    wpair.resize(2 * groups);
-    for (int64_t g = 0; g < groups; ++g) {
-      wpair[2 * g] = wscale[g];
-      wpair[2 * g + 1] = wscale[groups + g];
-    }
+  RowScalesF32<SD>(w, r, rows, groups, wscale.data());
+  for (int t = rows; t < R; ++t) {
+    std::copy_n(wscale.data() + (rows - 1) * groups, groups, wscale.data() + t * groups);
+  }
+  wpair.resize(2 * groups);
+  for (int64_t g = 0; g < groups; ++g) {
+    wpair[2 * g] = wscale[g];
+    wpair[2 * g + 1] = wscale[(R - 1) * groups + g];
   }
   TileArgs args{&w, r, codes, &a, 0, shift, wscale.data(), wpair.data()};
   auto finish = [&](int64_t i, int t, float dot) {
@@ -327,7 +283,7 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
     float out[R * M];
     args.i0 = i;
     QuantTile<F, SD, R, M>(args, out);
-    for (int t = 0; t < R; ++t) {
+    for (int t = 0; t < rows; ++t) {
       for (int u = 0; u < M; ++u) finish(i + u, t, out[t * M + u]);
     }
   }
@@ -335,7 +291,7 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
     float out[R];
     args.i0 = i;
     QuantTile<F, SD, R, 1>(args, out);
-    for (int t = 0; t < R; ++t) finish(i, t, out[t]);
+    for (int t = 0; t < rows; ++t) finish(i, t, out[t]);
   }
 }
 
@@ -348,13 +304,14 @@ void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, f
   const int64_t mc = std::max<int64_t>(4, (256 << 10) / a.k);
   for (int64_t i0 = 0; i0 < a.m; i0 += mc) {
     const int64_t i1 = std::min(a.m, i0 + mc);
-    int64_t r = r0;
-    if (i1 - i0 >= 4) {
-      for (; r + 2 <= r1; r += 2) TileRows<F, SD, 2, 4>(a, w, bias, y, r, i0, i1, bufs);
-    } else {
-      for (; r + 2 <= r1; r += 2) TileRows<F, SD, 2, 1>(a, w, bias, y, r, i0, i1, bufs);
+    for (int64_t r = r0; r < r1; r += 2) {
+      const int rows = static_cast<int>(std::min<int64_t>(2, r1 - r));
+      if (i1 - i0 >= 4) {
+        TileRows<F, SD, 2, 4>(a, w, bias, y, r, rows, i0, i1, bufs);
+      } else {
+        TileRows<F, SD, 2, 1>(a, w, bias, y, r, rows, i0, i1, bufs);
+      }
     }
-    for (; r < r1; ++r) TileRows<F, SD, 1, 1>(a, w, bias, y, r, i0, i1, bufs);
   }
 }
 

@@ -93,6 +93,12 @@ HWY_INLINE __m256i DotPair(__m256i wu0, __m256i w0, __m256i x0, __m256i wu1, __m
 #endif
 }
 
+// Two rows' lane-wise int32 partial sums of the same blocks, folded into one vector:
+// [p0_0 + p0_2, p1_0 + p1_2, p0_1 + p0_3, p1_1 + p1_3] in each 128-bit lane (exact in int32).
+HWY_INLINE __m256i FoldRows(__m256i p0, __m256i p1) {
+  return _mm256_add_epi32(_mm256_unpacklo_epi32(p0, p1), _mm256_unpackhi_epi32(p0, p1));
+}
+
 HWY_INLINE float HSum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
