@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "for_each_target.h"
 #include "kernels/quant_acts.h"
 
@@ -60,6 +61,19 @@ TEST(ActQuantizer, EveryOrderAndTargetMatchesDirectRounding) {
       }
     }
   }
+}
+
+// Enough rows that the thread pool splits them between threads.
+TEST(ActQuantizer, RowsSplitAcrossThreadsMatchDirectRounding) {
+  ThreadPool::set_num_threads(3);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  const int64_t m = 97, k = 1024;
+  std::vector<float> x(m * k);
+  for (auto& v : x) v = dist(rng);
+  check(CodeOrder::Nibbles, m, k, 64, x);
+  check(CodeOrder::Natural, m, k, 128, x);
+  ThreadPool::set_num_threads(0);
 }
 
 }  // namespace
