@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds (release and ASan+UBSan) and runs the whole test suite in both,
-# then runs the thread pool's tests under TSan (MLXLM_TEST_TSAN=all adds the kernel, nn, cache,
-# model and generation tests, which use the pool from every layer: ~15 more minutes on 2 cores).
+# then runs the thread pool's and the kernels' tests (whose matmuls, activation quantizer and
+# attention split work over the pool) under TSan. MLXLM_TEST_TSAN=all adds the nn, cache, model
+# and generation tests, which use the pool from every layer (~10 more minutes on 2 cores).
 # MLXLM_SHARED points at the shared data (default: ../shared beside the repository).
 # Set MLXLM_TEST_SANITIZERS=0 to skip the sanitizer pass during local iteration.
 set -euo pipefail
@@ -18,9 +19,9 @@ if [ "${MLXLM_TEST_SANITIZERS:-1}" != 0 ]; then
   scripts/build.sh asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE slow
-  tsan_tests=(test_base)
+  tsan_tests=(test_base test_kernels)
   if [ "${MLXLM_TEST_TSAN:-}" = all ]; then
-    tsan_tests+=(test_kernels test_nn test_cache test_models test_generate)
+    tsan_tests+=(test_nn test_cache test_models test_generate)
   fi
   scripts/build.sh tsan "${tsan_tests[@]}"
   for t in "${tsan_tests[@]}"; do
