@@ -75,6 +75,7 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
   scale_.resize(static_cast<size_t>(m * blocks));
   group_sum_.resize(static_cast<size_t>(m * groups));
   const BlockLayout& layout = layout_of(order);
+  const bool in_place = order == CodeOrder::Natural;
   auto rows = [&](int64_t begin, int64_t end) {
     thread_local std::vector<int8_t> natural;
     thread_local std::vector<int32_t> sums;
@@ -83,7 +84,6 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
     for (int64_t i = begin; i < end; ++i) {
       int8_t* qrow = q_.data() + i * k;
       float* srow = scale_.data() + i * blocks;
-      const bool in_place = order == CodeOrder::Natural;
       simd::quantize_blocks(x + i * k, blocks, in_place ? qrow : natural.data(), srow, sums.data());
       if (!in_place) {
         for (int64_t b = 0; b < blocks; ++b) {

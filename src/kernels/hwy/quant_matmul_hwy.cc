@@ -43,15 +43,13 @@ HWY_INLINE float ScaleAt(const void* base, int64_t i) {
 }
 
 // Everything a tile needs to know about the weight rows and the activations.
+// Tiles are pairs of weight rows.
 struct TileArgs {
-  const WeightRef* w;
-  int64_t row0;                 // first weight row of the tile
   const uint8_t* const* codes;  // per tile row: its packed (or unpacked) codes
   const QuantizedActs* a;
-  int64_t i0;           // first activation row of the tile
-  int group_shift;      // log2(blocks per group)
-  const float* wscale;  // the tile rows' scales as f32, [R][groups]
-  const float* wpair;   // rows 0 and R - 1 of wscale interleaved, [groups][2]
+  int64_t i0;          // first activation row of the tile
+  int group_shift;     // log2(blocks per group)
+  const float* wpair;  // the two rows' scales as f32, interleaved: [groups][2]
 };
 
 #if MLXLM_X86_INT8
@@ -89,7 +87,7 @@ HWY_INLINE float BiasTerm(const WeightRef& w, int64_t row, const float* gs, int6
 // FMAs: on AVX2 those compete with maddubs for the multiply ports and bound the loop.
 template <int F, DType SD, int R, int M>
 HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
-  static_assert(R == 2, "x86 tiles are row pairs");
+  static_assert(R == 2, "tiles are row pairs");
   constexpr bool kSigned = F == q::kFmtFp4 || (F == 8 && kShift8);
   constexpr bool kNibbles = F == 4 || F == q::kFmtFp4;
   constexpr int64_t kStride = q::block_bytes(F);
@@ -190,16 +188,16 @@ HWY_INLINE float BiasTerm(const WeightRef& w, int64_t row, const float* gs, int6
 template <int F, DType SD, int R, int M>
 HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
   constexpr int64_t kStride = q::block_bytes(F);
+  static_assert(R == 2, "tiles are row pairs");
   const QuantizedActs& a = *t.a;
   const int64_t nb = a.k / kActBlock;
-  const int64_t groups = a.k / a.group;
   float acc[R][M] = {};
   for (int64_t b = 0; b < nb; ++b) {
     const int64_t g = b >> t.group_shift;
     int codes[R][kActBlock];
     float ws[R];
     for (int r = 0; r < R; ++r) {
-      ws[r] = t.wscale[r * groups + g];
+      ws[r] = t.wpair[2 * g + r];
       for (int p = 0; p < kActBlock; ++p)
         codes[r][p] = q::scalar_code<F>(t.codes[r] + b * kStride, p);
     }
@@ -265,15 +263,12 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   thread_local std::vector<float> wscale, wpair;
   wscale.resize(R * groups);
   RowScalesF32<SD>(w, r, rows, groups, wscale.data());
-  for (int t = rows; t < R; ++t) {
-    std::copy_n(wscale.data() + (rows - 1) * groups, groups, wscale.data() + t * groups);
-  }
   wpair.resize(2 * groups);
   for (int64_t g = 0; g < groups; ++g) {
     wpair[2 * g] = wscale[g];
-    wpair[2 * g + 1] = wscale[(R - 1) * groups + g];
+    wpair[2 * g + 1] = wscale[(rows - 1) * groups + g];
   }
-  TileArgs args{&w, r, codes, &a, 0, shift, wscale.data(), wpair.data()};
+  TileArgs args{codes, &a, 0, shift, wpair.data()};
   auto finish = [&](int64_t i, int t, float dot) {
     const float extra = BiasTerm<F, SD>(w, r + t, a.group_sum + i * groups, groups);
     y[i * w.rows + r + t] = dot + extra + (bias != nullptr ? bias[r + t] : 0.0f);
