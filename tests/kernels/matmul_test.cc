@@ -141,6 +141,39 @@ TEST(Matmul, LargerShapesSplitAcrossThreads) {
 
 // A grouped product (q/k/v, gate/up) gives every weight exactly what its own product gives, both
 // when the weights share the prepared input and when they need separate ones (mixed formats).
+// A row's result must not depend on where the thread pool's ranges fall or on how many
+// activation rows share its tile: with m = 3 and m = 5 the row grain is odd (85 and 51 rows), so
+// ranges start at odd rows and pair rows differently than with m = 1, and m = 5 takes the
+// four-row activation tiles. Every copy of the same activation row must give the same bits.
+TEST(Matmul, RowResultsDoNotDependOnTiling) {
+  WeightSpec s;
+  s.format = WeightFormat::Affine;
+  s.rows = 301;
+  s.cols = 512;
+  s.group_size = 64;
+  s.scale_dtype = DType::BF16;
+  for (int bits : {4, 8}) {
+    s.bits = bits;
+    s.seed = static_cast<unsigned>(bits);
+    const auto w = testing::make_random_weight(s);
+    const std::vector<float> row = testing::random_floats(s.cols, 21);
+    testing::for_each_simd_target([&] {
+      std::vector<float> single(s.rows);
+      kernels::matmul(row.data(), 1, w.ref, nullptr, single.data());
+      for (int64_t m : {3, 5}) {
+        std::vector<float> x;
+        for (int64_t i = 0; i < m; ++i) x.insert(x.end(), row.begin(), row.end());
+        std::vector<float> y(m * s.rows);
+        kernels::matmul(x.data(), m, w.ref, nullptr, y.data());
+        for (int64_t i = 0; i < m; ++i) {
+          const std::vector<float> copy(y.begin() + i * s.rows, y.begin() + (i + 1) * s.rows);
+          ASSERT_EQ(copy, single) << bits << "-bit, m = " << m << ", activation row " << i;
+        }
+      }
+    });
+  }
+}
+
 TEST(Matmul, GroupEqualsSeparateProducts) {
   auto spec = [](WeightFormat f, int64_t rows, int bits, unsigned seed) {
     WeightSpec s;
