@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/hwy/dispatch.h"
 #include "kernels/matmul.h"
+#include "kernels/quant_acts.h"
 #include "quant/quantize.h"
 #include "tensor/tensor.h"
 
@@ -57,6 +59,41 @@ void BM_Matmul(benchmark::State& state) {
 }
 // bits 16 = bf16; args: bits, activation rows, threads.
 BENCHMARK(BM_Matmul)->ArgsProduct({{16, 8, 4}, {1, 64}, {1}})->Unit(benchmark::kMillisecond);
+
+// The same on a weight small enough for L2 (256 rows of 2048): the kernel's arithmetic ceiling,
+// with no L3 or DRAM traffic in the way.
+void BM_MatmulInL2(benchmark::State& state) {
+  const int bits = static_cast<int>(state.range(0));
+  const int64_t m = state.range(1);
+  mlxlm::ThreadPool::set_num_threads(1);
+  const int64_t rows = 256, cols = 2048;
+  Fixture f = make(rows, cols, bits);
+  std::vector<float> x(m * cols, 0.5f), y(m * rows);
+  for (auto _ : state) {
+    mlxlm::kernels::matmul(x.data(), m, f.ref, nullptr, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * m * rows * cols);
+}
+BENCHMARK(BM_MatmulInL2)->ArgsProduct({{16, 8, 4}, {1, 8, 64}});
+
+// The quantized row kernel alone on the L2-resident weight: activations quantized once, no
+// thread pool, so the figure is the tile loops' own speed.
+void BM_QuantRowsInL2(benchmark::State& state) {
+  const int bits = static_cast<int>(state.range(0));
+  const int64_t m = state.range(1), cols = state.range(2), rows = state.range(3);
+  Fixture f = make(rows, cols, bits);
+  std::vector<float> x(m * cols, 0.5f), y(m * rows);
+  mlxlm::kernels::ActQuantizer quantizer;
+  const auto acts =
+      quantizer.quantize(x.data(), m, cols, mlxlm::kernels::code_order(f.ref), f.ref.group_size);
+  for (auto _ : state) {
+    mlxlm::kernels::simd::matmul_quant_rows(acts, f.ref, nullptr, y.data(), 0, rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(state.iterations() * m * rows * cols);
+}
+BENCHMARK(BM_QuantRowsInL2)->ArgsProduct({{8, 4}, {1, 8, 64}, {2048}, {16, 256}});
 
 // Decoding from DRAM: a weight four times larger than this machine's L3 cache, one activation
 // row. bytes_per_second is weight bytes streamed, to compare with bandwidth_bench.
