@@ -110,18 +110,21 @@ TEST(Ops, RopeEveryTarget) {
 struct AttnCase {
   int64_t q_len, n_heads, n_kv, hd, kv_len, q_offset, window, kv_start;
   bool mask;
+  int64_t vd = 0;  // 0: the same as hd
 };
 
 TEST(Attention, EveryTargetCausalWindowMaskGqa) {
   const AttnCase cases[] = {
-      {1, 8, 2, 64, 37, 36, 0, 0, false},  // decode
-      {5, 4, 4, 32, 12, 7, 0, 0, false},   // prefill continuing a cache
-      {6, 6, 3, 16, 6, 0, 3, 0, false},    // sliding window
-      {4, 4, 1, 24, 9, 5, 0, 2, false},    // left padding (kv_start)
-      {3, 2, 2, 8, 10, 0, 0, 0, true},     // explicit mask, including a fully masked row
+      {1, 8, 2, 64, 37, 36, 0, 0, false},      // decode
+      {5, 4, 4, 32, 12, 7, 0, 0, false},       // prefill continuing a cache
+      {6, 6, 3, 16, 6, 0, 3, 0, false},        // sliding window
+      {4, 4, 1, 24, 9, 5, 0, 2, false},        // left padding (kv_start)
+      {3, 2, 2, 8, 10, 0, 0, 0, true},         // explicit mask, including a fully masked row
+      {2, 6, 2, 32, 43, 41, 0, 0, false, 16},  // values narrower than keys, odd key count
+      {1, 4, 1, 128, 64, 63, 0, 0, false},     // wide heads
   };
   for (const auto& c : cases) {
-    const int64_t vd = c.hd;
+    const int64_t vd = c.vd > 0 ? c.vd : c.hd;
     auto q = testing::random_floats(c.q_len * c.n_heads * c.hd, 11);
     auto k = testing::random_floats(c.n_kv * c.kv_len * c.hd, 12);
     auto v = testing::random_floats(c.n_kv * c.kv_len * vd, 13);

@@ -190,6 +190,58 @@ void RopeToken(float* x, const RopeArgs& a, const float* cos_t, const float* sin
   }
 }
 
+// scores[j] = scale * q . k_j for j in [j0, j1). Four keys per step share each load of q and
+// keep four independent FMA chains in flight.
+HWY_INLINE void KeyScores(const float* qv, const float* kh, int64_t hd, float scale, int64_t j0,
+                          int64_t j1, float* scores) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t j = j0;
+  if (hd % lanes == 0) {
+    for (; j + 4 <= j1; j += 4) {
+      const float* k0 = kh + j * hd;
+      VF s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
+      for (int64_t d = 0; d < hd; d += lanes) {
+        const VF x = hn::LoadU(df, qv + d);
+        s0 = hn::MulAdd(x, hn::LoadU(df, k0 + d), s0);
+        s1 = hn::MulAdd(x, hn::LoadU(df, k0 + hd + d), s1);
+        s2 = hn::MulAdd(x, hn::LoadU(df, k0 + 2 * hd + d), s2);
+        s3 = hn::MulAdd(x, hn::LoadU(df, k0 + 3 * hd + d), s3);
+      }
+      scores[j] = hn::GetLane(hn::SumOfLanes(df, s0)) * scale;
+      scores[j + 1] = hn::GetLane(hn::SumOfLanes(df, s1)) * scale;
+      scores[j + 2] = hn::GetLane(hn::SumOfLanes(df, s2)) * scale;
+      scores[j + 3] = hn::GetLane(hn::SumOfLanes(df, s3)) * scale;
+    }
+  }
+  for (; j < j1; ++j) scores[j] = Dot(qv, kh + j * hd, hd) * scale;
+}
+
+// out += sum_j p[j] * v_j for j in [j0, j1). Four keys per step: each output vector is loaded
+// and stored once per four keys, and the four products are summed as a tree, so the chain
+// through `out` is one add per step instead of four dependent FMAs.
+HWY_INLINE void WeightedValues(const float* p, const float* vh, int64_t vd, int64_t j0, int64_t j1,
+                               float* out) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t j = j0;
+  if (vd % lanes == 0) {
+    for (; j + 4 <= j1; j += 4) {
+      const float* v0 = vh + j * vd;
+      const VF p0 = hn::Set(df, p[j]), p1 = hn::Set(df, p[j + 1]);
+      const VF p2 = hn::Set(df, p[j + 2]), p3 = hn::Set(df, p[j + 3]);
+      for (int64_t d = 0; d < vd; d += lanes) {
+        const VF t01 =
+            hn::MulAdd(p1, hn::LoadU(df, v0 + vd + d), hn::Mul(p0, hn::LoadU(df, v0 + d)));
+        const VF t23 = hn::MulAdd(p3, hn::LoadU(df, v0 + 3 * vd + d),
+                                  hn::Mul(p2, hn::LoadU(df, v0 + 2 * vd + d)));
+        hn::StoreU(hn::Add(hn::LoadU(df, out + d), hn::Add(t01, t23)), df, out + d);
+      }
+    }
+  }
+  for (; j < j1; ++j) Axpy(p[j], vh + j * vd, out, vd);
+}
+
 void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const float ninf = -std::numeric_limits<float>::infinity();
@@ -201,7 +253,7 @@ void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* score
     const float* kh = a.k + kvh * a.k_head_stride;
     const float* vh = a.v + kvh * a.v_head_stride;
     const int64_t pos = a.q_offset + i;
-    // Without a mask the visible keys form one range; with one, test every key.
+    // Without a mask the visible keys form one range; with one, masked keys score -inf.
     int64_t j0 = 0, j1 = a.kv_len;
     if (a.mask == nullptr) {
       j0 = std::max(a.kv_start, a.window > 0 ? pos - a.window + 1 : int64_t{0});
@@ -210,20 +262,17 @@ void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* score
     float* out = a.out + (i * a.n_heads + h) * a.v_head_dim;
     for (int64_t d = 0; d < a.v_head_dim; ++d) out[d] = 0.0f;
     if (j1 <= j0) continue;
-    float mx = ninf;
-    for (int64_t j = j0; j < j1; ++j) {
-      if (a.mask != nullptr && a.mask[i * a.kv_len + j] == 0) {
-        scores[j] = ninf;
-        continue;
+    KeyScores(qv, kh, a.head_dim, a.scale, j0, j1, scores);
+    if (a.mask != nullptr) {
+      for (int64_t j = j0; j < j1; ++j) {
+        if (a.mask[i * a.kv_len + j] == 0) scores[j] = ninf;
       }
-      scores[j] = Dot(qv, kh + j * a.head_dim, a.head_dim) * a.scale;
-      mx = std::max(mx, scores[j]);
     }
+    const float mx = MaxOf(scores + j0, j1 - j0);
     if (mx == ninf) continue;
+    // Masked keys get exactly 0 here, so they add nothing below.
     const float sum = ExpShiftSum(scores + j0, j1 - j0, mx);
-    for (int64_t j = j0; j < j1; ++j) {
-      if (scores[j] != 0.0f) Axpy(scores[j], vh + j * a.v_head_dim, out, a.v_head_dim);
-    }
+    WeightedValues(scores, vh, a.v_head_dim, j0, j1, out);
     Scale(1.0f / sum, out, a.v_head_dim);
   }
 }
