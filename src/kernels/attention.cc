@@ -8,10 +8,28 @@
 namespace mlxlm::kernels {
 
 void attention(const AttentionArgs& a) {
-  ThreadPool::global().parallel_for(a.q_len * a.n_heads, 1, [&](int64_t begin, int64_t end) {
+  ThreadPool& pool = ThreadPool::global();
+  if (a.q_len < kQueryTile) {
+    pool.parallel_for(a.q_len * a.n_heads, 1, [&](int64_t begin, int64_t end) {
+      thread_local std::vector<float> scores;
+      if (static_cast<int64_t>(scores.size()) < a.kv_len) scores.resize(a.kv_len);
+      simd::attention_tasks(a, begin, end, scores.data());
+    });
+    return;
+  }
+  // Prefill: the transposed keys cost one pass over the keys and serve q_len * group queries.
+  const int64_t padded = key_blocks(a.kv_len) * kKeyBlock;
+  std::vector<float> keys_t(a.n_kv_heads * padded * a.head_dim);
+  pool.parallel_for(a.n_kv_heads, 1, [&](int64_t begin, int64_t end) {
+    simd::transpose_keys(a, begin, end, keys_t.data());
+  });
+  const int64_t tiles = (a.q_len + kQueryTile - 1) / kQueryTile;
+  pool.parallel_for(a.n_heads * tiles, 1, [&](int64_t begin, int64_t end) {
     thread_local std::vector<float> scores;
-    if (static_cast<int64_t>(scores.size()) < a.kv_len) scores.resize(a.kv_len);
-    simd::attention_tasks(a, begin, end, scores.data());
+    if (static_cast<int64_t>(scores.size()) < kQueryTile * padded) {
+      scores.resize(kQueryTile * padded);
+    }
+    simd::attention_tile_tasks(a, keys_t.data(), begin, end, scores.data());
   });
 }
 

@@ -122,6 +122,10 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
       {3, 2, 2, 8, 10, 0, 0, 0, true},         // explicit mask, including a fully masked row
       {2, 6, 2, 32, 43, 41, 0, 0, false, 16},  // values narrower than keys, odd key count
       {1, 4, 1, 128, 64, 63, 0, 0, false},     // wide heads
+      // Prefill tiles (q_len >= 4): a partial last tile, a mask, narrower values.
+      {9, 4, 2, 64, 30, 21, 0, 0, false},
+      {6, 4, 2, 16, 11, 0, 0, 0, true},
+      {7, 6, 2, 32, 43, 36, 0, 0, false, 16},
   };
   for (const auto& c : cases) {
     const int64_t vd = c.vd > 0 ? c.vd : c.hd;

@@ -9,6 +9,16 @@
 #include "kernels/rope.h"
 #include "kernels/weight.h"
 
+namespace mlxlm::kernels {
+
+// Prefill attention tiles: query rows per tile, and keys per block of the transposed keys
+// (head h, block b, dimension d, key c at [((h * blocks + b) * head_dim + d) * kKeyBlock + c]).
+inline constexpr int kQueryTile = 4;
+inline constexpr int64_t kKeyBlock = 8;
+constexpr int64_t key_blocks(int64_t keys) { return (keys + kKeyBlock - 1) / kKeyBlock; }
+
+}  // namespace mlxlm::kernels
+
 namespace mlxlm::kernels::simd {
 
 // y[i, r] for r in [row_begin, row_end), all i < m, of a float-format weight (F32/F16/BF16).
@@ -36,6 +46,14 @@ void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float*
 // task i * n_heads + h). `scratch` holds kv_len floats.
 void attention_tasks(const AttentionArgs& args, int64_t task_begin, int64_t task_end,
                      float* scratch);
+// Writes kv heads [head_begin, head_end) of args.k, transposed into blocks of kKeyBlock keys
+// (zero past kv_len), to keys_t.
+void transpose_keys(const AttentionArgs& args, int64_t head_begin, int64_t head_end, float* keys_t);
+// Attention for tiles [task_begin, task_end) of n_heads * ceil(q_len / kQueryTile) tiles (head
+// h, rows [t * kQueryTile, ...) at task h * tiles + t) over keys transposed by transpose_keys.
+// `scratch` holds kQueryTile * key_blocks(kv_len) * kKeyBlock floats.
+void attention_tile_tasks(const AttentionArgs& args, const float* keys_t, int64_t task_begin,
+                          int64_t task_end, float* scratch);
 
 // The name of the SIMD target dispatch picks now ("AVX2", "AVX3", ...).
 const char* active_target_name();

@@ -1,0 +1,324 @@
+// Attention kernels. Decoding runs one (query row, head) task at a time; prefill chunks run
+// tiles of kQueryTile query rows of one head against keys transposed into blocks of kKeyBlock
+// tokens, so that each key and value row is loaded once per tile and the scores of a block come
+// out as one vector with no horizontal sums.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/hwy/dispatch.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/hwy/attention_hwy.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+// foreach_target.h must come before every other Highway header.
+#include <hwy/highway.h>
+
+#include "kernels/hwy/vec_math-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mlxlm::kernels::HWY_NAMESPACE {
+
+// Keys [j0, j1) that query row i may see. With a mask that is every key (the mask decides);
+// without one, the causal, window and left-padding rules of AttentionArgs.
+HWY_INLINE void VisibleKeys(const AttentionArgs& a, int64_t i, int64_t& j0, int64_t& j1) {
+  j0 = 0;
+  j1 = a.kv_len;
+  if (a.mask == nullptr) {
+    const int64_t pos = a.q_offset + i;
+    j0 = std::max(a.kv_start, a.window > 0 ? pos - a.window + 1 : int64_t{0});
+    j1 = std::min(a.kv_len, pos + 1);
+  }
+}
+
+// scores[j] = scale * q . k_j for j in [j0, j1). Four keys per step share each load of q and
+// keep four independent FMA chains in flight.
+HWY_INLINE void KeyScores(const float* qv, const float* kh, int64_t hd, float scale, int64_t j0,
+                          int64_t j1, float* scores) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t j = j0;
+  if (hd % lanes == 0) {
+    for (; j + 4 <= j1; j += 4) {
+      const float* k0 = kh + j * hd;
+      VF s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
+      for (int64_t d = 0; d < hd; d += lanes) {
+        const VF x = hn::LoadU(df, qv + d);
+        s0 = hn::MulAdd(x, hn::LoadU(df, k0 + d), s0);
+        s1 = hn::MulAdd(x, hn::LoadU(df, k0 + hd + d), s1);
+        s2 = hn::MulAdd(x, hn::LoadU(df, k0 + 2 * hd + d), s2);
+        s3 = hn::MulAdd(x, hn::LoadU(df, k0 + 3 * hd + d), s3);
+      }
+      scores[j] = hn::GetLane(hn::SumOfLanes(df, s0)) * scale;
+      scores[j + 1] = hn::GetLane(hn::SumOfLanes(df, s1)) * scale;
+      scores[j + 2] = hn::GetLane(hn::SumOfLanes(df, s2)) * scale;
+      scores[j + 3] = hn::GetLane(hn::SumOfLanes(df, s3)) * scale;
+    }
+  }
+  for (; j < j1; ++j) scores[j] = Dot(qv, kh + j * hd, hd) * scale;
+}
+
+// out += sum_j p[j] * v_j for j in [j0, j1). Four keys per step: each output vector is loaded
+// and stored once per four keys, and the four products are summed as a tree, so the chain
+// through `out` is one add per step instead of four dependent FMAs.
+HWY_INLINE void WeightedValues(const float* p, const float* vh, int64_t vd, int64_t j0, int64_t j1,
+                               float* out) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t j = j0;
+  if (vd % lanes == 0) {
+    for (; j + 4 <= j1; j += 4) {
+      const float* v0 = vh + j * vd;
+      const VF p0 = hn::Set(df, p[j]), p1 = hn::Set(df, p[j + 1]);
+      const VF p2 = hn::Set(df, p[j + 2]), p3 = hn::Set(df, p[j + 3]);
+      for (int64_t d = 0; d < vd; d += lanes) {
+        const VF t01 =
+            hn::MulAdd(p1, hn::LoadU(df, v0 + vd + d), hn::Mul(p0, hn::LoadU(df, v0 + d)));
+        const VF t23 = hn::MulAdd(p3, hn::LoadU(df, v0 + 3 * vd + d),
+                                  hn::Mul(p2, hn::LoadU(df, v0 + 2 * vd + d)));
+        hn::StoreU(hn::Add(hn::LoadU(df, out + d), hn::Add(t01, t23)), df, out + d);
+      }
+    }
+  }
+  for (; j < j1; ++j) Axpy(p[j], vh + j * vd, out, vd);
+}
+
+void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (int64_t task = t0; task < t1; ++task) {
+    const int64_t i = task / a.n_heads;
+    const int64_t h = task % a.n_heads;
+    const int64_t kvh = h / group;
+    const float* qv = a.q + (i * a.n_heads + h) * a.head_dim;
+    const float* kh = a.k + kvh * a.k_head_stride;
+    const float* vh = a.v + kvh * a.v_head_stride;
+    int64_t j0 = 0, j1 = 0;
+    VisibleKeys(a, i, j0, j1);
+    float* out = a.out + (i * a.n_heads + h) * a.v_head_dim;
+    for (int64_t d = 0; d < a.v_head_dim; ++d) out[d] = 0.0f;
+    if (j1 <= j0) continue;
+    KeyScores(qv, kh, a.head_dim, a.scale, j0, j1, scores);
+    if (a.mask != nullptr) {
+      for (int64_t j = j0; j < j1; ++j) {
+        if (a.mask[i * a.kv_len + j] == 0) scores[j] = ninf;
+      }
+    }
+    const float mx = MaxOf(scores + j0, j1 - j0);
+    if (mx == ninf) continue;
+    // Masked keys get exactly 0 here, so they add nothing below.
+    const float sum = ExpShiftSum(scores + j0, j1 - j0, mx);
+    WeightedValues(scores, vh, a.v_head_dim, j0, j1, out);
+    Scale(1.0f / sum, out, a.v_head_dim);
+  }
+}
+
+void TransposeKeys(const AttentionArgs& a, int64_t h0, int64_t h1, float* kt) {
+  const int64_t blocks = key_blocks(a.kv_len), hd = a.head_dim;
+  for (int64_t h = h0; h < h1; ++h) {
+    const float* kh = a.k + h * a.k_head_stride;
+    float* th = kt + h * blocks * kKeyBlock * hd;
+    for (int64_t jb = 0; jb < blocks; ++jb) {
+      float* tb = th + jb * kKeyBlock * hd;
+      for (int64_t c = 0; c < kKeyBlock; ++c) {
+        const int64_t j = jb * kKeyBlock + c;
+        for (int64_t d = 0; d < hd; ++d)
+          tb[d * kKeyBlock + c] = j < a.kv_len ? kh[j * hd + d] : 0.0f;
+      }
+    }
+  }
+}
+
+// scores[r][j] = scale * q_r . k_j for the key blocks [b0, b1) of one head's transposed keys.
+// Lanes hold consecutive keys, so each product is a broadcast of q_r[d] times a key vector. Two
+// key vectors per step give eight independent FMA chains, enough to hide the FMA latency.
+HWY_INLINE void TileScores(const float* const* q, const float* kt, int64_t hd, float scale,
+                           int64_t b0, int64_t b1, float* scores, int64_t row_stride) {
+  const hn::CappedTag<float, kKeyBlock> dk;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(dk));
+  const auto vscale = hn::Set(dk, scale);
+  // Key vectors are numbered across blocks: vector u covers keys [u * lanes, (u + 1) * lanes).
+  const int64_t per_block = kKeyBlock / lanes, u1 = b1 * per_block;
+  auto key = [&](int64_t u, int64_t d) {
+    return kt + ((u / per_block) * hd + d) * kKeyBlock + (u % per_block) * lanes;
+  };
+  auto put = [&](int64_t u, int r, decltype(hn::Zero(dk)) v) {
+    hn::StoreU(hn::Mul(v, vscale), dk, scores + r * row_stride + u * lanes);
+  };
+  int64_t u = b0 * per_block;
+  for (; u + 2 <= u1; u += 2) {
+    const float* k0 = key(u, 0);
+    const float* k1 = key(u + 1, 0);
+    auto s0 = hn::Zero(dk), s1 = hn::Zero(dk), s2 = hn::Zero(dk), s3 = hn::Zero(dk);
+    auto t0 = hn::Zero(dk), t1 = hn::Zero(dk), t2 = hn::Zero(dk), t3 = hn::Zero(dk);
+    for (int64_t d = 0; d < hd; ++d) {
+      const auto x = hn::LoadU(dk, k0 + d * kKeyBlock), y = hn::LoadU(dk, k1 + d * kKeyBlock);
+      const auto q0 = hn::Set(dk, q[0][d]), q1 = hn::Set(dk, q[1][d]);
+      const auto q2 = hn::Set(dk, q[2][d]), q3 = hn::Set(dk, q[3][d]);
+      s0 = hn::MulAdd(q0, x, s0);
+      t0 = hn::MulAdd(q0, y, t0);
+      s1 = hn::MulAdd(q1, x, s1);
+      t1 = hn::MulAdd(q1, y, t1);
+      s2 = hn::MulAdd(q2, x, s2);
+      t2 = hn::MulAdd(q2, y, t2);
+      s3 = hn::MulAdd(q3, x, s3);
+      t3 = hn::MulAdd(q3, y, t3);
+    }
+    put(u, 0, s0);
+    put(u, 1, s1);
+    put(u, 2, s2);
+    put(u, 3, s3);
+    put(u + 1, 0, t0);
+    put(u + 1, 1, t1);
+    put(u + 1, 2, t2);
+    put(u + 1, 3, t3);
+  }
+  if (u < u1) {
+    const float* k0 = key(u, 0);
+    auto s0 = hn::Zero(dk), s1 = hn::Zero(dk), s2 = hn::Zero(dk), s3 = hn::Zero(dk);
+    for (int64_t d = 0; d < hd; ++d) {
+      const auto x = hn::LoadU(dk, k0 + d * kKeyBlock);
+      s0 = hn::MulAdd(hn::Set(dk, q[0][d]), x, s0);
+      s1 = hn::MulAdd(hn::Set(dk, q[1][d]), x, s1);
+      s2 = hn::MulAdd(hn::Set(dk, q[2][d]), x, s2);
+      s3 = hn::MulAdd(hn::Set(dk, q[3][d]), x, s3);
+    }
+    put(u, 0, s0);
+    put(u, 1, s1);
+    put(u, 2, s2);
+    put(u, 3, s3);
+  }
+}
+
+// out_r = inv_r * sum_j p_r[j] * v_j over keys [j0, j1) for the tile's rows r < rows. Two
+// output vectors of four rows stay in registers while the keys stream past.
+HWY_INLINE void TileValues(const float* p, int64_t row_stride, const float* vh, int64_t vd,
+                           int64_t j0, int64_t j1, const float* inv, float* const* out, int rows) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  if (vd % (2 * lanes) != 0) {
+    for (int r = 0; r < rows; ++r) {
+      for (int64_t d = 0; d < vd; ++d) out[r][d] = 0.0f;
+      WeightedValues(p + r * row_stride, vh, vd, j0, j1, out[r]);
+      Scale(inv[r], out[r], vd);
+    }
+    return;
+  }
+  const float* p0 = p;
+  const float* p1 = p + row_stride;
+  const float* p2 = p + 2 * row_stride;
+  const float* p3 = p + 3 * row_stride;
+  for (int64_t d = 0; d < vd; d += 2 * lanes) {
+    VF a0 = hn::Zero(df), b0 = hn::Zero(df), a1 = hn::Zero(df), b1 = hn::Zero(df);
+    VF a2 = hn::Zero(df), b2 = hn::Zero(df), a3 = hn::Zero(df), b3 = hn::Zero(df);
+    for (int64_t j = j0; j < j1; ++j) {
+      const VF lo = hn::LoadU(df, vh + j * vd + d), hi = hn::LoadU(df, vh + j * vd + d + lanes);
+      const VF w0 = hn::Set(df, p0[j]), w1 = hn::Set(df, p1[j]);
+      const VF w2 = hn::Set(df, p2[j]), w3 = hn::Set(df, p3[j]);
+      a0 = hn::MulAdd(w0, lo, a0);
+      b0 = hn::MulAdd(w0, hi, b0);
+      a1 = hn::MulAdd(w1, lo, a1);
+      b1 = hn::MulAdd(w1, hi, b1);
+      a2 = hn::MulAdd(w2, lo, a2);
+      b2 = hn::MulAdd(w2, hi, b2);
+      a3 = hn::MulAdd(w3, lo, a3);
+      b3 = hn::MulAdd(w3, hi, b3);
+    }
+    // No arrays of vectors: SVE's vectors are sizeless.
+    auto put = [&](int r, VF x, VF y) {
+      if (r >= rows) return;
+      const VF s = hn::Set(df, inv[r]);
+      hn::StoreU(hn::Mul(x, s), df, out[r] + d);
+      hn::StoreU(hn::Mul(y, s), df, out[r] + d + lanes);
+    };
+    put(0, a0, b0);
+    put(1, a1, b1);
+    put(2, a2, b2);
+    put(3, a3, b3);
+  }
+}
+
+void AttentionTileTasks(const AttentionArgs& a, const float* kt, int64_t t0, int64_t t1,
+                        float* scores) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  const int64_t tiles = (a.q_len + kQueryTile - 1) / kQueryTile;
+  const int64_t blocks = key_blocks(a.kv_len), stride = blocks * kKeyBlock;
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (int64_t task = t0; task < t1; ++task) {
+    // Head-major, so that one thread's consecutive tiles reuse the same keys and values.
+    const int64_t h = task / tiles, i0 = (task % tiles) * kQueryTile;
+    const int64_t kvh = h / group;
+    const int rows = static_cast<int>(std::min<int64_t>(kQueryTile, a.q_len - i0));
+    // Rows past the end repeat the last row, which keeps the tile loops branch-free.
+    const float* q[kQueryTile];
+    float* out[kQueryTile];
+    int64_t lo[kQueryTile], hi[kQueryTile];
+    int64_t j0 = a.kv_len, j1 = 0;
+    for (int r = 0; r < kQueryTile; ++r) {
+      const int64_t i = i0 + std::min(r, rows - 1);
+      q[r] = a.q + (i * a.n_heads + h) * a.head_dim;
+      out[r] = a.out + (i * a.n_heads + h) * a.v_head_dim;
+      VisibleKeys(a, i, lo[r], hi[r]);
+      if (lo[r] < hi[r]) {
+        j0 = std::min(j0, lo[r]);
+        j1 = std::max(j1, hi[r]);
+      }
+    }
+    if (j1 <= j0) {
+      for (int r = 0; r < rows; ++r) std::fill(out[r], out[r] + a.v_head_dim, 0.0f);
+      continue;
+    }
+    TileScores(q, kt + kvh * stride * a.head_dim, a.head_dim, a.scale, j0 / kKeyBlock,
+               key_blocks(j1), scores, stride);
+    float inv[kQueryTile];
+    for (int r = 0; r < kQueryTile; ++r) {
+      float* s = scores + r * stride;
+      const uint8_t* m =
+          a.mask != nullptr ? a.mask + (i0 + std::min(r, rows - 1)) * a.kv_len : nullptr;
+      if (m != nullptr) {
+        for (int64_t j = j0; j < j1; ++j) {
+          if (m[j] == 0) s[j] = ninf;
+        }
+      } else if (lo[r] >= hi[r]) {
+        std::fill(s + j0, s + j1, ninf);
+      } else {
+        std::fill(s + j0, s + lo[r], ninf);
+        std::fill(s + hi[r], s + j1, ninf);
+      }
+      const float mx = MaxOf(s + j0, j1 - j0);
+      if (mx == ninf) {  // nothing visible: the row's output is zero
+        std::fill(s + j0, s + j1, 0.0f);
+        inv[r] = 0.0f;
+        continue;
+      }
+      inv[r] = 1.0f / ExpShiftSum(s + j0, j1 - j0, mx);
+    }
+    TileValues(scores, stride, a.v + kvh * a.v_head_stride, a.v_head_dim, j0, j1, inv, out, rows);
+  }
+}
+
+}  // namespace mlxlm::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace mlxlm::kernels::simd {
+
+HWY_EXPORT(AttentionTasks);
+HWY_EXPORT(TransposeKeys);
+HWY_EXPORT(AttentionTileTasks);
+
+void attention_tasks(const AttentionArgs& args, int64_t task_begin, int64_t task_end,
+                     float* scratch) {
+  HWY_DYNAMIC_DISPATCH(AttentionTasks)(args, task_begin, task_end, scratch);
+}
+void transpose_keys(const AttentionArgs& args, int64_t head_begin, int64_t head_end,
+                    float* keys_t) {
+  HWY_DYNAMIC_DISPATCH(TransposeKeys)(args, head_begin, head_end, keys_t);
+}
+void attention_tile_tasks(const AttentionArgs& args, const float* keys_t, int64_t task_begin,
+                          int64_t task_end, float* scratch) {
+  HWY_DYNAMIC_DISPATCH(AttentionTileTasks)(args, keys_t, task_begin, task_end, scratch);
+}
+
+}  // namespace mlxlm::kernels::simd
+#endif

@@ -1,0 +1,97 @@
+// Small float vector routines shared by the element-wise and attention kernels, included once
+// per SIMD target.
+#if defined(MLXLM_KERNELS_VEC_MATH_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MLXLM_KERNELS_VEC_MATH_INL_H_
+#undef MLXLM_KERNELS_VEC_MATH_INL_H_
+#else
+#define MLXLM_KERNELS_VEC_MATH_INL_H_
+#endif
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace mlxlm::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+HWY_INLINE float Dot(const float* a, const float* b, int64_t n) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  VF s0 = hn::Zero(df), s1 = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, a + i + lanes), hn::LoadU(df, b + i + lanes), s1);
+  }
+  for (; i + lanes <= n; i += lanes)
+    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+  float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// y = a * x + y.
+HWY_INLINE void Axpy(float a, const float* x, float* y, int64_t n) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  const VF va = hn::Set(df, a);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(hn::MulAdd(va, hn::LoadU(df, x + i), hn::LoadU(df, y + i)), df, y + i);
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+HWY_INLINE void Scale(float a, float* x, int64_t n) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  const VF va = hn::Set(df, a);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::Mul(va, hn::LoadU(df, x + i)), df, x + i);
+  for (; i < n; ++i) x[i] *= a;
+}
+
+// x[i] = exp(x[i] - mx) for every i; returns the sum. -inf entries become 0.
+HWY_INLINE float ExpShiftSum(float* x, int64_t n, float mx) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  const VF vmx = hn::Set(df, mx);
+  const VF lo = hn::Set(df, -87.0f);  // below this exp underflows; keeps -inf out of Exp
+  VF sum = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const VF d = hn::Sub(hn::LoadU(df, x + i), vmx);
+    const VF e = hn::IfThenZeroElse(hn::Lt(d, lo), hn::Exp(df, hn::Max(d, lo)));
+    hn::StoreU(e, df, x + i);
+    sum = hn::Add(sum, e);
+  }
+  float s = hn::GetLane(hn::SumOfLanes(df, sum));
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    s += x[i];
+  }
+  return s;
+}
+
+HWY_INLINE float MaxOf(const float* x, int64_t n) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  VF m = hn::Set(df, -std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) m = hn::Max(m, hn::LoadU(df, x + i));
+  float r = hn::GetLane(hn::MaxOfLanes(df, m));
+  for (; i < n; ++i) r = std::max(r, x[i]);
+  return r;
+}
+
+}  // namespace mlxlm::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // MLXLM_KERNELS_VEC_MATH_INL_H_
