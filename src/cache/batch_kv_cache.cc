@@ -231,7 +231,12 @@ std::unique_ptr<BatchKVCache> BatchKVCache::merge(const std::vector<const Cache*
     parts.emplace_back(std::move(k), std::move(v));
   }
   const auto b = static_cast<int64_t>(caches.size());
-  Tensor keys(DType::F32, {b, h, max_length, dk}), values(DType::F32, {b, h, max_length, dv});
+  // The merged cache keeps the dtype of its caches' keys (F32 when all are empty).
+  DType dtype = DType::F32;
+  for (const auto& part : parts) {
+    if (part.first.ndim() != 0) dtype = part.first.dtype();
+  }
+  Tensor keys(dtype, {b, h, max_length, dk}), values(dtype, {b, h, max_length, dv});
   for (int64_t i = 0; i < b; ++i) {
     const auto& [k, v] = parts[static_cast<size_t>(i)];
     if (k.ndim() == 0) continue;

@@ -380,14 +380,16 @@ std::unique_ptr<BatchRotatingKVCache> BatchRotatingKVCache::merge(
   std::vector<int64_t> padding;
   for (int64_t l : lengths) padding.push_back(max_length - l);
   int64_t h = 0, dk = 0, dv = 0;
+  DType dtype = DType::F32;  // the merged cache keeps its caches' dtype
   for (const auto* r : rc) {
     if (r->empty()) continue;
     h = std::max(h, r->buffer().keys().dim(1));
     dk = std::max(dk, r->buffer().keys().dim(3));
     dv = std::max(dv, r->buffer().values().dim(3));
+    dtype = r->buffer().keys().dtype();
   }
   const auto b = static_cast<int64_t>(rc.size());
-  Tensor keys(DType::F32, {b, h, max_length, dk}), values(DType::F32, {b, h, max_length, dv});
+  Tensor keys(dtype, {b, h, max_length, dk}), values(dtype, {b, h, max_length, dv});
   for (int64_t i = 0; i < b; ++i) {
     const auto* r = rc[static_cast<size_t>(i)];
     if (r->empty()) continue;

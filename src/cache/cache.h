@@ -1,6 +1,7 @@
 #pragma once
-// The one small cache interface of mlx-lm (spec section 3). Keys and values are f32 tensors laid
-// out [B, n_kv_heads, T, head_dim]; state() and set_state() exchange exactly what mlx-lm's
+// The one small cache interface of mlx-lm (spec section 3). Keys and values are float tensors
+// (F32, or the BF16/F16 of a half-precision model, as in mlx-lm) laid out [B, n_kv_heads, T,
+// head_dim]; state() and set_state() exchange exactly what mlx-lm's
 // `state` property holds, so prompt-cache files map onto it one to one.
 #include <cstdint>
 #include <memory>
@@ -30,8 +31,9 @@ struct QuantizedPlane {
 // Row b, head h, token j of the keys is at keys[b * k_batch_stride + h * k_head_stride + j *
 // k_dim]. A quantized block (bits > 0) leaves keys/values null and fills qk/qv instead.
 struct KVBlock {
-  const float* keys = nullptr;
-  const float* values = nullptr;
+  const void* keys = nullptr;  // `dtype` elements: F32, BF16 or F16
+  const void* values = nullptr;
+  DType dtype = DType::F32;
   int64_t batch = 0;
   int64_t heads = 0;
   int64_t length = 0;  // tokens visible in this block
@@ -46,7 +48,7 @@ struct KVBlock {
   QuantizedPlane qk, qv;
 };
 
-// A block over the first `length` tokens of f32 buffers [B, H, capacity, D].
+// A block over the first `length` tokens of float buffers [B, H, capacity, D].
 KVBlock float_block(const Tensor& keys, const Tensor& values, int64_t length);
 
 // Arguments of the batch caches' prepare() (spec 3.3); absent = not given.

@@ -9,8 +9,13 @@ namespace mlxlm {
 
 std::pair<Tensor, Tensor> take_kv_state(StateTree& state, const std::string& what) {
   expect_list(state, 2, what);
-  Tensor k = take_float(state.items[0], 4, what + " keys");
-  Tensor v = take_float(state.items[1], 4, what + " values");
+  // Half-precision keys stay half precision: the cache holds what a bf16/f16 model makes.
+  Tensor k = take_float(state.items[0], 4, what + " keys", true);
+  Tensor v = take_float(state.items[1], 4, what + " values", true);
+  if (k.dtype() != v.dtype()) {
+    k = to_f32(k.view());
+    v = to_f32(v.view());
+  }
   if (k.dim(0) != v.dim(0) || k.dim(1) != v.dim(1) || k.dim(2) != v.dim(2)) {
     throw InvalidInput("cache", what + " keys " + shape_str(k.shape()) + " and values " +
                                     shape_str(v.shape()) +

@@ -28,8 +28,11 @@ void check_kv_quantization(int64_t dim, int group_size, int bits) {
   }
 }
 
-QuantizedTokens quantize_tokens(const Tensor& x, int group_size, int bits) {
-  MLXLM_CHECK(x.ndim() == 4 && x.dtype() == DType::F32, "cache", "quantize_tokens input");
+QuantizedTokens quantize_tokens(const Tensor& input, int group_size, int bits) {
+  MLXLM_CHECK(input.ndim() == 4, "cache", "quantize_tokens input");
+  // Half-precision keys are quantized from their exact f32 values.
+  const Tensor widened = input.dtype() == DType::F32 ? Tensor() : to_f32(input.view());
+  const Tensor& x = input.dtype() == DType::F32 ? input : widened;
   const int64_t d = x.dim(3);
   check_kv_quantization(d, group_size, bits);
   const int64_t rows = x.dim(0) * x.dim(1) * x.dim(2);

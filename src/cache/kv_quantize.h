@@ -18,7 +18,8 @@ struct QuantizedTokens {
 // head dimension `dim` splits into whole groups.
 void check_kv_quantization(int64_t dim, int group_size, int bits);
 
-// Quantizes an f32 tensor [B, H, T, D] exactly as mx.quantize does in float32.
+// Quantizes a float tensor [B, H, T, D] (F32, F16 or BF16) exactly as mx.quantize does in
+// float32.
 QuantizedTokens quantize_tokens(const Tensor& x, int group_size, int bits);
 // The f32 values the codes stand for.
 Tensor dequantize_tokens(const Tensor& codes, const Tensor& scales, const Tensor& biases,

@@ -7,8 +7,14 @@ namespace mlxlm {
 
 KVBlock float_block(const Tensor& keys, const Tensor& values, int64_t length) {
   KVBlock b;
-  b.keys = keys.data<float>();
-  b.values = values.data<float>();
+  MLXLM_CHECK(
+      keys.dtype() == values.dtype() &&
+          (keys.dtype() == DType::F32 || keys.dtype() == DType::F16 || keys.dtype() == DType::BF16),
+      "cache", "keys ", dtype_name(keys.dtype()), " and values ", dtype_name(values.dtype()),
+      " must share one float dtype");
+  b.keys = keys.data();
+  b.values = values.data();
+  b.dtype = keys.dtype();
   b.batch = keys.dim(0);
   b.heads = keys.dim(1);
   b.length = length;

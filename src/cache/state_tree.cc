@@ -43,7 +43,7 @@ std::vector<int64_t> parse_meta_ints(const MetaTree& meta, size_t count, const s
 
 namespace mlxlm {
 
-Tensor take_float(StateTree& node, int ndim, const std::string& what) {
+Tensor take_float(StateTree& node, int ndim, const std::string& what, bool keep_half) {
   if (!node.is_leaf) throw InvalidInput("cache", what + " must be an array, got a list");
   const Tensor& t = node.leaf;
   if (ndim >= 0 && t.ndim() != ndim) {
@@ -55,6 +55,7 @@ Tensor take_float(StateTree& node, int ndim, const std::string& what) {
     throw InvalidInput("cache", what + " have dtype " + std::string(dtype_name(t.dtype())) +
                                     ", expected F32, F16 or BF16");
   }
+  if (keep_half) return std::move(node.leaf);
   return to_f32(t.view());
 }
 

@@ -60,8 +60,9 @@ std::vector<int64_t> parse_meta_ints(const MetaTree& meta, size_t count, const s
 namespace mlxlm {
 
 // Checks that `node` is an array of rank `ndim` (any rank when -1) holding floats (F32, F16 or
-// BF16) and returns it as f32; `what` names it in errors ("RotatingKVCache keys").
-Tensor take_float(StateTree& node, int ndim, const std::string& what);
+// BF16) and returns it as f32, or as stored with `keep_half`; `what` names it in errors
+// ("RotatingKVCache keys").
+Tensor take_float(StateTree& node, int ndim, const std::string& what, bool keep_half = false);
 // Checks that `node` is an array of integers (any width) and returns its values.
 std::vector<int64_t> take_ints(const StateTree& node, const std::string& what);
 // Checks that `node` is a list of exactly `count` items.

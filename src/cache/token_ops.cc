@@ -20,6 +20,22 @@ void check4(const Tensor& t, const char* what) {
               shape_str(t.shape()));
 }
 
+bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType::BF16; }
+
+// `src` as `dtype`: src itself when it already is, else a converted copy kept in `scratch`.
+// A buffer keeps the dtype it was created with (a cache loaded as f32 stays f32 when a bf16
+// model appends to it), so writes of another float dtype are converted, never refused.
+const Tensor& in_dtype(const Tensor& src, DType dtype, Tensor& scratch) {
+  if (src.dtype() == dtype) return src;
+  MLXLM_CHECK(is_float(src.dtype()) && is_float(dtype), "cache", "cannot store ",
+              dtype_name(src.dtype()), " values in a ", dtype_name(dtype), " buffer");
+  Tensor f = to_f32(src.view());
+  if (dtype == DType::F32) return scratch = std::move(f);
+  scratch = Tensor(dtype, src.shape());
+  convert_from_f32(f.data<float>(), f.numel(), dtype, scratch.data());
+  return scratch;
+}
+
 }  // namespace
 
 Tensor zeros_tokens(const Tensor& like, int64_t tokens) {
@@ -41,12 +57,14 @@ Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to) {
   return out;
 }
 
-void write_tokens(Tensor& dst, const Tensor& src, int64_t at) {
+void write_tokens(Tensor& dst, const Tensor& source, int64_t at) {
   check4(dst, "write_tokens");
-  check4(src, "write_tokens");
+  check4(source, "write_tokens");
+  Tensor scratch;
+  const Tensor& src = in_dtype(source, dst.dtype(), scratch);
   const int64_t bh = src.dim(0) * src.dim(1), s = src.dim(2), cap = dst.dim(2);
   MLXLM_CHECK(src.dim(0) == dst.dim(0) && src.dim(1) == dst.dim(1) && src.dim(3) == dst.dim(3) &&
-                  src.dtype() == dst.dtype() && at >= 0 && at + s <= cap,
+                  at >= 0 && at + s <= cap,
               "cache", "write ", shape_str(src.shape()), " into ", shape_str(dst.shape()), " at ",
               at);
   const size_t row = static_cast<size_t>(src.dim(3)) * dtype_size(src.dtype());
@@ -117,9 +135,11 @@ Tensor take_rows(const Tensor& x, const std::vector<int64_t>& indices) {
   return out;
 }
 
-Tensor concat_rows(const Tensor& a, const Tensor& b) {
-  MLXLM_CHECK(a.ndim() == b.ndim() && a.ndim() >= 1 && a.dtype() == b.dtype(), "cache",
-              "concat_rows of ", shape_str(a.shape()), " and ", shape_str(b.shape()));
+Tensor concat_rows(const Tensor& a, const Tensor& second) {
+  Tensor scratch;
+  const Tensor& b = in_dtype(second, a.dtype(), scratch);
+  MLXLM_CHECK(a.ndim() == b.ndim() && a.ndim() >= 1, "cache", "concat_rows of ",
+              shape_str(a.shape()), " and ", shape_str(b.shape()));
   for (int i = 1; i < a.ndim(); ++i) {
     MLXLM_CHECK(a.dim(i) == b.dim(i), "cache", "concat_rows of ", shape_str(a.shape()), " and ",
                 shape_str(b.shape()));
@@ -132,9 +152,11 @@ Tensor concat_rows(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-void write_row_tokens(Tensor& dst, int64_t row, const Tensor& src, int64_t at) {
+void write_row_tokens(Tensor& dst, int64_t row, const Tensor& source, int64_t at) {
   check4(dst, "write_row_tokens");
-  check4(src, "write_row_tokens");
+  check4(source, "write_row_tokens");
+  Tensor scratch;
+  const Tensor& src = in_dtype(source, dst.dtype(), scratch);
   MLXLM_CHECK(src.dim(0) == 1 && src.dim(1) == dst.dim(1) && src.dim(3) == dst.dim(3) &&
                   at + src.dim(2) <= dst.dim(2),
               "cache", "write_row_tokens shapes");

@@ -2,6 +2,8 @@
 // Token-axis operations on cache buffers laid out [B, H, T, D] of any element type. They are the
 // few array operations mlx-lm's caches are written in (slice, concatenate, pad, roll, take rows),
 // so each cache reads like its mlx-lm counterpart.
+// Writing or concatenating keys of another float dtype (F32, F16, BF16) converts them to the
+// dtype of the destination (of the first part, for concatenation).
 #include <cstdint>
 #include <initializer_list>
 #include <vector>

@@ -3,6 +3,8 @@
 // grouped-query heads (each kv head serves n_heads / n_kv_heads query heads).
 #include <cstdint>
 
+#include "tensor/dtype.h"
+
 namespace mlxlm::kernels {
 
 struct AttentionArgs {
@@ -11,8 +13,10 @@ struct AttentionArgs {
   int64_t n_heads = 0;
   int64_t head_dim = 0;
 
-  const float* k = nullptr;  // head h, token j at k[h * k_head_stride + j * head_dim]
-  const float* v = nullptr;  // head h, token j at v[h * v_head_stride + j * v_head_dim]
+  // Keys and values are F32, BF16 or F16 (kv_dtype), the dtype the cache stores them in.
+  const void* k = nullptr;  // head h, token j at k[h * k_head_stride + j * head_dim]
+  const void* v = nullptr;  // head h, token j at v[h * v_head_stride + j * v_head_dim]
+  DType kv_dtype = DType::F32;
   int64_t kv_len = 0;
   int64_t n_kv_heads = 0;
   int64_t v_head_dim = 0;

@@ -34,6 +34,7 @@ DecoderModel::DecoderModel(std::string model_type, const TransformerArgs& args,
 
   AttentionConfig ac{args.hidden_size, args.num_attention_heads, args.num_key_value_heads,
                      args.head_dim, 0.0f};
+  ac.kv_dtype = args.kv_dtype;
   layers_.reserve(args.num_hidden_layers);
   for (int64_t i = 0; i < args.num_hidden_layers; ++i) {
     const std::string lp = p + ".layers." + std::to_string(i);

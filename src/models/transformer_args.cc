@@ -79,6 +79,9 @@ TransformerArgs parse_transformer_args(const Json& c, const std::string& what) {
   a.mlp_bias = json_get<bool>(c, "mlp_bias", false, what);
   a.rope_scaling = parse_rope_scaling(c, a, what);
   a.quantization = parse_quant_config(c, what);
+  const std::string dtype = json_get<std::string>(c, "torch_dtype", "float32", what);
+  if (dtype == "bfloat16") a.kv_dtype = DType::BF16;
+  if (dtype == "float16") a.kv_dtype = DType::F16;
   return a;
 }
 

@@ -25,6 +25,9 @@ struct TransformerArgs {
   bool attention_bias = false;
   bool mlp_bias = false;
   QuantConfig quantization;
+  // The dtype the KV cache stores keys and values in: the model's own (torch_dtype), as in
+  // mlx-lm, so a bf16 or f16 model reads half the cache bytes per token. F32 otherwise.
+  DType kv_dtype = DType::F32;
 };
 
 // Parses the common fields; `what` names the file in error messages.

@@ -10,15 +10,16 @@
 
 namespace mlxlm {
 
-Tensor to_heads_major(const float* x, int64_t batch, int64_t length, int64_t heads, int64_t dim) {
-  Tensor out(DType::F32, {batch, heads, length, dim});
-  float* o = out.data<float>();
+Tensor to_heads_major(const float* x, int64_t batch, int64_t length, int64_t heads, int64_t dim,
+                      DType dtype) {
+  Tensor out(dtype, {batch, heads, length, dim});
+  auto* o = static_cast<uint8_t*>(out.data());
+  const size_t elem = dtype_size(dtype);
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t t = 0; t < length; ++t) {
       for (int64_t h = 0; h < heads; ++h) {
-        std::memcpy(o + ((b * heads + h) * length + t) * dim,
-                    x + ((b * length + t) * heads + h) * dim,
-                    static_cast<size_t>(dim) * sizeof(float));
+        convert_from_f32(x + ((b * length + t) * heads + h) * dim, dim, dtype,
+                         o + static_cast<size_t>(((b * heads + h) * length + t) * dim) * elem);
       }
     }
   }
@@ -67,8 +68,9 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
                  positions.data());
   }
 
-  KVBlock kv = cache.update_and_fetch(to_heads_major(k.data(), batch, length, cfg_.n_kv_heads, hd),
-                                      to_heads_major(v.data(), batch, length, cfg_.n_kv_heads, hd));
+  KVBlock kv = cache.update_and_fetch(
+      to_heads_major(k.data(), batch, length, cfg_.n_kv_heads, hd, cfg_.kv_dtype),
+      to_heads_major(v.data(), batch, length, cfg_.n_kv_heads, hd, cfg_.kv_dtype));
   if (mask.is_array()) {
     MLXLM_CHECK(mask.q_len == length && mask.kv_len == kv.length, "nn", "mask ", mask.q_len, "x",
                 mask.kv_len, " for ", length, " queries over ", kv.length, " keys");
@@ -114,8 +116,11 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
     a.q_len = length;
     a.n_heads = cfg_.n_heads;
     a.head_dim = hd;
-    a.k = kv.keys + b * kv.k_batch_stride;
-    a.v = kv.values + b * kv.v_batch_stride;
+    const size_t elem = dtype_size(kv.dtype);
+    a.k = static_cast<const uint8_t*>(kv.keys) + static_cast<size_t>(b * kv.k_batch_stride) * elem;
+    a.v =
+        static_cast<const uint8_t*>(kv.values) + static_cast<size_t>(b * kv.v_batch_stride) * elem;
+    a.kv_dtype = kv.dtype;
     a.kv_len = kv.length;
     a.n_kv_heads = kv.heads;
     a.v_head_dim = kv.v_dim;

@@ -14,8 +14,9 @@ struct AttentionConfig {
   int64_t n_heads = 0;
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
-  float scale = 0.0f;          // 0 = 1/sqrt(head_dim)
-  int64_t sliding_window = 0;  // 0 = full attention
+  float scale = 0.0f;           // 0 = 1/sqrt(head_dim)
+  int64_t sliding_window = 0;   // 0 = full attention
+  DType kv_dtype = DType::F32;  // new keys and values go to the cache in this dtype
 };
 
 struct AttentionWeights {
@@ -39,7 +40,8 @@ class Attention {
   const RoPE* rope_;
 };
 
-// Transposes x [B, L, H, D] into a new [B, H, L, D] tensor.
-Tensor to_heads_major(const float* x, int64_t batch, int64_t length, int64_t heads, int64_t dim);
+// Transposes x [B, L, H, D] into a new [B, H, L, D] tensor of `dtype` (F32, BF16 or F16).
+Tensor to_heads_major(const float* x, int64_t batch, int64_t length, int64_t heads, int64_t dim,
+                      DType dtype = DType::F32);
 
 }  // namespace mlxlm

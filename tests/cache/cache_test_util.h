@@ -26,24 +26,24 @@ inline bool array_equal(const Tensor& a, const Tensor& b) {
   return a.nbytes() == 0 || std::memcmp(a.data(), b.data(), a.nbytes()) == 0;
 }
 
-// The visible part of a float KVBlock as [B, H, length, D] tensors (keys, values).
+// The visible part of a KVBlock as [B, H, length, D] tensors (keys, values) of its dtype.
 inline std::pair<Tensor, Tensor> block_tensors(const KVBlock& b) {
-  Tensor k(DType::F32, {b.batch, b.heads, b.length, b.k_dim});
-  Tensor v(DType::F32, {b.batch, b.heads, b.length, b.v_dim});
-  for (int64_t i = 0; i < b.batch; ++i) {
-    for (int64_t h = 0; h < b.heads; ++h) {
-      for (int64_t j = 0; j < b.length; ++j) {
-        for (int64_t d = 0; d < b.k_dim; ++d) {
-          k.data<float>()[((i * b.heads + h) * b.length + j) * b.k_dim + d] =
-              b.keys[i * b.k_batch_stride + h * b.k_head_stride + j * b.k_dim + d];
-        }
-        for (int64_t d = 0; d < b.v_dim; ++d) {
-          v.data<float>()[((i * b.heads + h) * b.length + j) * b.v_dim + d] =
-              b.values[i * b.v_batch_stride + h * b.v_head_stride + j * b.v_dim + d];
-        }
+  Tensor k(b.dtype, {b.batch, b.heads, b.length, b.k_dim});
+  Tensor v(b.dtype, {b.batch, b.heads, b.length, b.v_dim});
+  const size_t elem = dtype_size(b.dtype);
+  auto copy_rows = [&](Tensor& dst, const void* src, int64_t dim, int64_t head_stride,
+                       int64_t batch_stride) {
+    if (b.length * dim == 0) return;  // src may be null
+    for (int64_t i = 0; i < b.batch; ++i) {
+      for (int64_t h = 0; h < b.heads; ++h) {
+        std::memcpy(static_cast<uint8_t*>(dst.data()) + ((i * b.heads + h) * b.length * dim) * elem,
+                    static_cast<const uint8_t*>(src) + (i * batch_stride + h * head_stride) * elem,
+                    static_cast<size_t>(b.length * dim) * elem);
       }
     }
-  }
+  };
+  copy_rows(k, b.keys, b.k_dim, b.k_head_stride, b.k_batch_stride);
+  copy_rows(v, b.values, b.v_dim, b.v_head_stride, b.v_batch_stride);
   return {std::move(k), std::move(v)};
 }
 

@@ -133,7 +133,9 @@ Tensor numbered(int64_t from, int64_t count) {
 }
 
 std::vector<float> visible(const KVBlock& b) {
-  return std::vector<float>(b.keys, b.keys + b.length);
+  EXPECT_EQ(b.dtype, DType::F32);
+  const auto* k = static_cast<const float*>(b.keys);
+  return std::vector<float>(k, k + b.length);
 }
 
 TEST(RotatingCacheUpdates, KeepAndRotationOrder) {

@@ -264,9 +264,12 @@ TEST_F(PromptCacheFile, AppendsSuffixAndStoresModelDtype) {
   EXPECT_EQ(written, dir_.file("plain.safetensors"));
   LoadedPromptCache loaded = load_prompt_cache(written);
   StateTree s = loaded.cache[0]->state();
-  // Values come back as the F16 rounding of the originals.
+  // The cache keeps the file's F16 (as a f16 model's cache would hold it), and the values are
+  // the F16 rounding of the originals.
+  ASSERT_EQ(s.items[0].leaf.dtype(), DType::F16);
+  const Tensor back = to_f32(s.items[0].leaf.view());
   for (int64_t i = 0; i < x.numel(); ++i) {
-    EXPECT_EQ(s.items[0].leaf.data<float>()[i], f16_to_f32(f32_to_f16(x.data<float>()[i])));
+    EXPECT_EQ(back.data<float>()[i], f16_to_f32(f32_to_f16(x.data<float>()[i])));
   }
 }
 

@@ -11,6 +11,7 @@
 #include "kernels/ref/ref.h"
 #include "kernels/rope.h"
 #include "random_weight.h"
+#include "tensor/tensor.h"
 
 namespace mlxlm {
 namespace {
@@ -164,6 +165,64 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
       kernels::attention(b);
       expect_near_all(out, want, 1e-5);
     });
+  }
+}
+
+// Caches of bf16 and f16 models hold keys and values in that dtype. Expected: the reference on
+// f32 copies of the rounded values, which share no conversion code with the kernels.
+TEST(Attention, EveryTargetHalfPrecisionKeysAndValues) {
+  const AttnCase cases[] = {
+      {1, 8, 2, 64, 37, 36, 0, 0, false},  // decode
+      {9, 4, 2, 64, 30, 21, 0, 0, false},  // prefill tiles
+      {6, 4, 2, 24, 11, 5, 0, 0, false},   // widths that leave scalar tails
+  };
+  for (DType dtype : {DType::BF16, DType::F16}) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(std::string(dtype_name(dtype)) + " q_len " + std::to_string(c.q_len));
+      auto q = testing::random_floats(c.q_len * c.n_heads * c.hd, 21);
+      auto k = testing::random_floats(c.n_kv * c.kv_len * c.hd, 22);
+      auto v = testing::random_floats(c.n_kv * c.kv_len * c.hd, 23);
+      std::vector<uint16_t> k16(k.size()), v16(v.size());
+      std::vector<float> k_rounded(k.size()), v_rounded(v.size());
+      for (size_t i = 0; i < k.size(); ++i) {
+        k16[i] = dtype == DType::BF16 ? f32_to_bf16(k[i]) : f32_to_f16(k[i]);
+        k_rounded[i] = dtype == DType::BF16 ? bf16_to_f32(k16[i]) : f16_to_f32(k16[i]);
+        v16[i] = dtype == DType::BF16 ? f32_to_bf16(v[i]) : f32_to_f16(v[i]);
+        v_rounded[i] = dtype == DType::BF16 ? bf16_to_f32(v16[i]) : f16_to_f32(v16[i]);
+      }
+      ASSERT_NE(k_rounded, k);  // the rounding is real, so a kernel reading f32 would fail
+      kernels::AttentionArgs a;
+      a.q = q.data();
+      a.q_len = c.q_len;
+      a.n_heads = c.n_heads;
+      a.head_dim = c.hd;
+      a.k = k_rounded.data();
+      a.v = v_rounded.data();
+      a.kv_len = c.kv_len;
+      a.n_kv_heads = c.n_kv;
+      a.v_head_dim = c.hd;
+      a.k_head_stride = c.kv_len * c.hd;
+      a.v_head_stride = c.kv_len * c.hd;
+      a.scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
+      a.q_offset = c.q_offset;
+      std::vector<float> want(c.q_len * c.n_heads * c.hd);
+      a.out = want.data();
+      kernels::ref::attention(a);
+      a.k = k16.data();
+      a.v = v16.data();
+      a.kv_dtype = dtype;
+      std::vector<float> ref_half(want.size());
+      a.out = ref_half.data();
+      kernels::ref::attention(a);
+      expect_near_all(ref_half, want, 1e-6);
+      testing::for_each_simd_target([&] {
+        std::vector<float> out(want.size(), NAN);
+        auto b = a;
+        b.out = out.data();
+        kernels::attention(b);
+        expect_near_all(out, want, 1e-5);
+      });
+    }
   }
 }
 

@@ -11,6 +11,9 @@ Decoding follows mlx-lm's generate_step with quantized_kv_start=0: every prompt 
 last is prefilled in float, the cache is quantized, then each step attends over the dequantized
 cache (its own key and value included, quantized on arrival).
 
+With BITS "bf16" the cache instead holds every key and value rounded to bfloat16 (float32, then
+round to nearest even), from the first prefill token on, as the cache of a bfloat16 model does.
+
 Usage: kv_quant_reference.py MODEL_DIR GOLDEN_JSONL BITS GROUP_SIZE STEPS   (BITS 0: float cache)
 Prints one JSON object per golden prompt: {"id", "tokens", "logits", "margins"}.
 """
@@ -69,6 +72,13 @@ def rope(x, pos, theta):
         out[i] = x[i] * c - x[i + half] * s
         out[i + half] = x[i + half] * c + x[i] * s
     return out
+
+
+def bf16(x):
+    """x rounded to float32, then to bfloat16 (round to nearest, ties to even)."""
+    u = struct.unpack("<I", struct.pack("<f", x))[0]
+    u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    return struct.unpack("<f", struct.pack("<I", u))[0]
 
 
 def quantize_dequantize(v, group_size, bits):
@@ -153,17 +163,23 @@ class Model:
 
 def main():
     model_dir, golden, bits, group, steps = sys.argv[1:6]
-    bits, group, steps = int(bits), int(group), int(steps)
+    group, steps = int(group), int(steps)
     model = Model(model_dir)
     identity = lambda v: v
-    quant = (lambda v: quantize_dequantize(v, group, bits)) if bits > 0 else identity
+    if bits == "bf16":
+        quant = lambda v: [bf16(x) for x in v]
+        prefill = quant
+    else:
+        bits = int(bits)
+        quant = (lambda v: quantize_dequantize(v, group, bits)) if bits > 0 else identity
+        prefill = identity
     with open(golden) as f:
         cases = [json.loads(line) for line in f if line.strip()]
     for case in cases:
         prompt = case["prompt_ids"]
         cache = [([], []) for _ in range(model.layers)]
         for pos, t in enumerate(prompt[:-1]):
-            model.step(t, pos, cache, identity)
+            model.step(t, pos, cache, prefill)
         # The cache becomes quantized once the prefill is done.
         for keys, values in cache:
             for lst in (keys, values):

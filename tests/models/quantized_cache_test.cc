@@ -1,5 +1,6 @@
-// KV quantization during generation (mlx-lm test_cache_to_quantized, spec 2.1 item 6) and
-// make_prompt_cache's max_kv_size, on the tinystories goldens.
+// KV quantization during generation (mlx-lm test_cache_to_quantized, spec 2.1 item 6), the
+// bfloat16 cache of a bfloat16 model, and make_prompt_cache's max_kv_size, on the tinystories
+// goldens.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/mapped_file.h"
 #include "cache/rotating_kv_cache.h"
 #include "io/json.h"
 #include "models/make_prompt_cache.h"
@@ -147,6 +149,56 @@ TEST(QuantizedKVCacheGeneration, EightBitsMatchesAnIndependentQuantizedReference
       double diff = 0;
       for (size_t v = 0; v < logits.size(); ++v) {
         diff = std::max(diff, std::abs(q.logits[i][v] - logits[v]));
+      }
+      EXPECT_LT(diff, 2e-3) << "step " << i;
+    }
+  }
+}
+
+// A model whose config says bfloat16 keeps its KV cache in bfloat16, as mlx-lm does (half the
+// bytes read per decoded token). Expected: the float64 reference with every cached key and value
+// rounded to bfloat16 (kv_quant_reference.py bf16).
+TEST(HalfPrecisionKVCache, Bf16ModelMatchesAnIndependentReference) {
+  testing::TempDir dir;
+  for (const auto& e : std::filesystem::directory_iterator(testing::tinystories_dir())) {
+    if (e.path().filename() != "config.json") {
+      std::filesystem::create_symlink(e.path(), dir.file(e.path().filename().string()));
+    }
+  }
+  Json config = parse_json(read_file(testing::tinystories_dir() + "/config.json"), "config.json");
+  config["torch_dtype"] = "bfloat16";
+  write_file_atomic(dir.file("config.json"), config.dump(2));
+  auto model = load_model(dir.path());
+  {
+    PromptCache cache = make_prompt_cache(*model);
+    const std::vector<int32_t> tokens{1, 2, 3};
+    model->forward(tokens, 1, cache, true);
+    for (const auto& c : cache) EXPECT_EQ(c->state().items[0].leaf.dtype(), DType::BF16);
+  }
+  const std::string script =
+      (std::filesystem::path(__FILE__).parent_path() / "kv_quant_reference.py").string();
+  const std::string out = testing::run_python(
+      script, {dir.path(), testing::shared_path("golden/tinystories-656k/greedy.jsonl"), "bf16",
+               "16", "20"});
+  std::istringstream lines(out);
+  std::map<std::string, Json> reference;
+  for (std::string line; std::getline(lines, line);) {
+    Json j = parse_json(line, "kv_quant_reference.py output");
+    reference[j["id"].get<std::string>()] = j;
+  }
+  const auto cases = testing::tinystories_goldens();
+  ASSERT_EQ(reference.size(), cases.size());
+  for (const Json& c : cases) {
+    SCOPED_TRACE(c["prompt"].get<std::string>());
+    const Json& ref = reference.at(c["id"].get<std::string>());
+    GreedyRun g = greedy(*model, c["prompt_ids"].get<std::vector<int32_t>>(), 20, 0, 16);
+    const auto tokens = ref["tokens"].get<std::vector<int32_t>>();
+    for (size_t i = 0; i < 20; ++i) {
+      ASSERT_EQ(g.tokens[i], tokens[i]) << "step " << i;
+      const auto logits = ref["logits"][i].get<std::vector<double>>();
+      double diff = 0;
+      for (size_t v = 0; v < logits.size(); ++v) {
+        diff = std::max(diff, std::abs(g.logits[i][v] - logits[v]));
       }
       EXPECT_LT(diff, 2e-3) << "step " << i;
     }

@@ -33,21 +33,22 @@ HWY_INLINE void VisibleKeys(const AttentionArgs& a, int64_t i, int64_t& j0, int6
 
 // scores[j] = scale * q . k_j for j in [j0, j1). Four keys per step share each load of q and
 // keep four independent FMA chains in flight.
-HWY_INLINE void KeyScores(const float* qv, const float* kh, int64_t hd, float scale, int64_t j0,
-                          int64_t j1, float* scores) {
+template <DType KD>
+HWY_INLINE void KeyScores(const float* qv, const KvType<KD>* kh, int64_t hd, float scale,
+                          int64_t j0, int64_t j1, float* scores) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   int64_t j = j0;
   if (hd % lanes == 0) {
     for (; j + 4 <= j1; j += 4) {
-      const float* k0 = kh + j * hd;
+      const KvType<KD>* k0 = kh + j * hd;
       VF s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
       for (int64_t d = 0; d < hd; d += lanes) {
         const VF x = hn::LoadU(df, qv + d);
-        s0 = hn::MulAdd(x, hn::LoadU(df, k0 + d), s0);
-        s1 = hn::MulAdd(x, hn::LoadU(df, k0 + hd + d), s1);
-        s2 = hn::MulAdd(x, hn::LoadU(df, k0 + 2 * hd + d), s2);
-        s3 = hn::MulAdd(x, hn::LoadU(df, k0 + 3 * hd + d), s3);
+        s0 = hn::MulAdd(x, KvLoad<KD>(df, k0 + d), s0);
+        s1 = hn::MulAdd(x, KvLoad<KD>(df, k0 + hd + d), s1);
+        s2 = hn::MulAdd(x, KvLoad<KD>(df, k0 + 2 * hd + d), s2);
+        s3 = hn::MulAdd(x, KvLoad<KD>(df, k0 + 3 * hd + d), s3);
       }
       scores[j] = hn::GetLane(hn::SumOfLanes(df, s0)) * scale;
       scores[j + 1] = hn::GetLane(hn::SumOfLanes(df, s1)) * scale;
@@ -55,35 +56,37 @@ HWY_INLINE void KeyScores(const float* qv, const float* kh, int64_t hd, float sc
       scores[j + 3] = hn::GetLane(hn::SumOfLanes(df, s3)) * scale;
     }
   }
-  for (; j < j1; ++j) scores[j] = Dot(qv, kh + j * hd, hd) * scale;
+  for (; j < j1; ++j) scores[j] = Dot<KD>(qv, kh + j * hd, hd) * scale;
 }
 
 // out += sum_j p[j] * v_j for j in [j0, j1). Four keys per step: each output vector is loaded
 // and stored once per four keys, and the four products are summed as a tree, so the chain
 // through `out` is one add per step instead of four dependent FMAs.
-HWY_INLINE void WeightedValues(const float* p, const float* vh, int64_t vd, int64_t j0, int64_t j1,
-                               float* out) {
+template <DType KD>
+HWY_INLINE void WeightedValues(const float* p, const KvType<KD>* vh, int64_t vd, int64_t j0,
+                               int64_t j1, float* out) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   int64_t j = j0;
   if (vd % lanes == 0) {
     for (; j + 4 <= j1; j += 4) {
-      const float* v0 = vh + j * vd;
+      const KvType<KD>* v0 = vh + j * vd;
       const VF p0 = hn::Set(df, p[j]), p1 = hn::Set(df, p[j + 1]);
       const VF p2 = hn::Set(df, p[j + 2]), p3 = hn::Set(df, p[j + 3]);
       for (int64_t d = 0; d < vd; d += lanes) {
         const VF t01 =
-            hn::MulAdd(p1, hn::LoadU(df, v0 + vd + d), hn::Mul(p0, hn::LoadU(df, v0 + d)));
-        const VF t23 = hn::MulAdd(p3, hn::LoadU(df, v0 + 3 * vd + d),
-                                  hn::Mul(p2, hn::LoadU(df, v0 + 2 * vd + d)));
+            hn::MulAdd(p1, KvLoad<KD>(df, v0 + vd + d), hn::Mul(p0, KvLoad<KD>(df, v0 + d)));
+        const VF t23 = hn::MulAdd(p3, KvLoad<KD>(df, v0 + 3 * vd + d),
+                                  hn::Mul(p2, KvLoad<KD>(df, v0 + 2 * vd + d)));
         hn::StoreU(hn::Add(hn::LoadU(df, out + d), hn::Add(t01, t23)), df, out + d);
       }
     }
   }
-  for (; j < j1; ++j) Axpy(p[j], vh + j * vd, out, vd);
+  for (; j < j1; ++j) Axpy<KD>(p[j], vh + j * vd, out, vd);
 }
 
-void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
+template <DType KD>
+void DecodeTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t task = t0; task < t1; ++task) {
@@ -91,14 +94,14 @@ void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* score
     const int64_t h = task % a.n_heads;
     const int64_t kvh = h / group;
     const float* qv = a.q + (i * a.n_heads + h) * a.head_dim;
-    const float* kh = a.k + kvh * a.k_head_stride;
-    const float* vh = a.v + kvh * a.v_head_stride;
+    const KvType<KD>* kh = static_cast<const KvType<KD>*>(a.k) + kvh * a.k_head_stride;
+    const KvType<KD>* vh = static_cast<const KvType<KD>*>(a.v) + kvh * a.v_head_stride;
     int64_t j0 = 0, j1 = 0;
     VisibleKeys(a, i, j0, j1);
     float* out = a.out + (i * a.n_heads + h) * a.v_head_dim;
     for (int64_t d = 0; d < a.v_head_dim; ++d) out[d] = 0.0f;
     if (j1 <= j0) continue;
-    KeyScores(qv, kh, a.head_dim, a.scale, j0, j1, scores);
+    KeyScores<KD>(qv, kh, a.head_dim, a.scale, j0, j1, scores);
     if (a.mask != nullptr) {
       for (int64_t j = j0; j < j1; ++j) {
         if (a.mask[i * a.kv_len + j] == 0) scores[j] = ninf;
@@ -108,22 +111,23 @@ void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* score
     if (mx == ninf) continue;
     // Masked keys get exactly 0 here, so they add nothing below.
     const float sum = ExpShiftSum(scores + j0, j1 - j0, mx);
-    WeightedValues(scores, vh, a.v_head_dim, j0, j1, out);
+    WeightedValues<KD>(scores, vh, a.v_head_dim, j0, j1, out);
     Scale(1.0f / sum, out, a.v_head_dim);
   }
 }
 
-void TransposeKeys(const AttentionArgs& a, int64_t h0, int64_t h1, float* kt) {
+template <DType KD>
+void TransposeKeysT(const AttentionArgs& a, int64_t h0, int64_t h1, float* kt) {
   const int64_t blocks = key_blocks(a.kv_len), hd = a.head_dim;
   for (int64_t h = h0; h < h1; ++h) {
-    const float* kh = a.k + h * a.k_head_stride;
+    const KvType<KD>* kh = static_cast<const KvType<KD>*>(a.k) + h * a.k_head_stride;
     float* th = kt + h * blocks * kKeyBlock * hd;
     for (int64_t jb = 0; jb < blocks; ++jb) {
       float* tb = th + jb * kKeyBlock * hd;
       for (int64_t c = 0; c < kKeyBlock; ++c) {
         const int64_t j = jb * kKeyBlock + c;
         for (int64_t d = 0; d < hd; ++d)
-          tb[d * kKeyBlock + c] = j < a.kv_len ? kh[j * hd + d] : 0.0f;
+          tb[d * kKeyBlock + c] = j < a.kv_len ? KvScalar<KD>(kh + j * hd + d) : 0.0f;
       }
     }
   }
@@ -192,14 +196,15 @@ HWY_INLINE void TileScores(const float* const* q, const float* kt, int64_t hd, f
 
 // out_r = inv_r * sum_j p_r[j] * v_j over keys [j0, j1) for the tile's rows r < rows. Two
 // output vectors of four rows stay in registers while the keys stream past.
-HWY_INLINE void TileValues(const float* p, int64_t row_stride, const float* vh, int64_t vd,
+template <DType KD>
+HWY_INLINE void TileValues(const float* p, int64_t row_stride, const KvType<KD>* vh, int64_t vd,
                            int64_t j0, int64_t j1, const float* inv, float* const* out, int rows) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   if (vd % (2 * lanes) != 0) {
     for (int r = 0; r < rows; ++r) {
       for (int64_t d = 0; d < vd; ++d) out[r][d] = 0.0f;
-      WeightedValues(p + r * row_stride, vh, vd, j0, j1, out[r]);
+      WeightedValues<KD>(p + r * row_stride, vh, vd, j0, j1, out[r]);
       Scale(inv[r], out[r], vd);
     }
     return;
@@ -212,7 +217,7 @@ HWY_INLINE void TileValues(const float* p, int64_t row_stride, const float* vh, 
     VF a0 = hn::Zero(df), b0 = hn::Zero(df), a1 = hn::Zero(df), b1 = hn::Zero(df);
     VF a2 = hn::Zero(df), b2 = hn::Zero(df), a3 = hn::Zero(df), b3 = hn::Zero(df);
     for (int64_t j = j0; j < j1; ++j) {
-      const VF lo = hn::LoadU(df, vh + j * vd + d), hi = hn::LoadU(df, vh + j * vd + d + lanes);
+      const VF lo = KvLoad<KD>(df, vh + j * vd + d), hi = KvLoad<KD>(df, vh + j * vd + d + lanes);
       const VF w0 = hn::Set(df, p0[j]), w1 = hn::Set(df, p1[j]);
       const VF w2 = hn::Set(df, p2[j]), w3 = hn::Set(df, p3[j]);
       a0 = hn::MulAdd(w0, lo, a0);
@@ -238,8 +243,8 @@ HWY_INLINE void TileValues(const float* p, int64_t row_stride, const float* vh, 
   }
 }
 
-void AttentionTileTasks(const AttentionArgs& a, const float* kt, int64_t t0, int64_t t1,
-                        float* scores) {
+template <DType KD>
+void TileTasks(const AttentionArgs& a, const float* kt, int64_t t0, int64_t t1, float* scores) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t tiles = (a.q_len + kQueryTile - 1) / kQueryTile;
   const int64_t blocks = key_blocks(a.kv_len), stride = blocks * kKeyBlock;
@@ -293,7 +298,42 @@ void AttentionTileTasks(const AttentionArgs& a, const float* kt, int64_t t0, int
       }
       inv[r] = 1.0f / ExpShiftSum(s + j0, j1 - j0, mx);
     }
-    TileValues(scores, stride, a.v + kvh * a.v_head_stride, a.v_head_dim, j0, j1, inv, out, rows);
+    TileValues<KD>(scores, stride, static_cast<const KvType<KD>*>(a.v) + kvh * a.v_head_stride,
+                   a.v_head_dim, j0, j1, inv, out, rows);
+  }
+}
+
+void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
+  switch (a.kv_dtype) {
+    case DType::BF16:
+      return DecodeTasks<DType::BF16>(a, t0, t1, scores);
+    case DType::F16:
+      return DecodeTasks<DType::F16>(a, t0, t1, scores);
+    default:
+      return DecodeTasks<DType::F32>(a, t0, t1, scores);
+  }
+}
+
+void TransposeKeys(const AttentionArgs& a, int64_t h0, int64_t h1, float* kt) {
+  switch (a.kv_dtype) {
+    case DType::BF16:
+      return TransposeKeysT<DType::BF16>(a, h0, h1, kt);
+    case DType::F16:
+      return TransposeKeysT<DType::F16>(a, h0, h1, kt);
+    default:
+      return TransposeKeysT<DType::F32>(a, h0, h1, kt);
+  }
+}
+
+void AttentionTileTasks(const AttentionArgs& a, const float* kt, int64_t t0, int64_t t1,
+                        float* scores) {
+  switch (a.kv_dtype) {
+    case DType::BF16:
+      return TileTasks<DType::BF16>(a, kt, t0, t1, scores);
+    case DType::F16:
+      return TileTasks<DType::F16>(a, kt, t0, t1, scores);
+    default:
+      return TileTasks<DType::F32>(a, kt, t0, t1, scores);
   }
 }
 

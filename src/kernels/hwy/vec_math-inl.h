@@ -10,9 +10,12 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
+
+#include "tensor/dtype.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mlxlm::kernels::HWY_NAMESPACE {
@@ -21,32 +24,64 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
-HWY_INLINE float Dot(const float* a, const float* b, int64_t n) {
+// Storage of a cached key or value of dtype KD (F32, BF16 or F16); KvLoad and KvScalar read
+// them as f32.
+template <DType KD>
+using KvType = std::conditional_t<KD == DType::F32, float, uint16_t>;
+
+template <DType KD>
+HWY_INLINE float KvScalar(const KvType<KD>* p) {
+  if constexpr (KD == DType::F32) {
+    return *p;
+  } else if constexpr (KD == DType::BF16) {
+    return bf16_to_f32(*p);
+  } else {
+    return f16_to_f32(*p);
+  }
+}
+
+template <DType KD, class D>
+HWY_INLINE hn::Vec<D> KvLoad(D d, const KvType<KD>* p) {
+  if constexpr (KD == DType::F32) {
+    return hn::LoadU(d, p);
+  } else if constexpr (KD == DType::BF16) {
+    const hn::Rebind<uint16_t, D> d16;
+    const hn::Rebind<uint32_t, D> d32;
+    return hn::BitCast(d, hn::ShiftLeft<16>(hn::PromoteTo(d32, hn::LoadU(d16, p))));
+  } else {
+    const hn::Rebind<hwy::float16_t, D> dh;
+    return hn::PromoteTo(d, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(p)));
+  }
+}
+
+template <DType KD = DType::F32>
+HWY_INLINE float Dot(const float* a, const KvType<KD>* b, int64_t n) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   VF s0 = hn::Zero(df), s1 = hn::Zero(df);
   int64_t i = 0;
   for (; i + 2 * lanes <= n; i += 2 * lanes) {
-    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
-    s1 = hn::MulAdd(hn::LoadU(df, a + i + lanes), hn::LoadU(df, b + i + lanes), s1);
+    s0 = hn::MulAdd(hn::LoadU(df, a + i), KvLoad<KD>(df, b + i), s0);
+    s1 = hn::MulAdd(hn::LoadU(df, a + i + lanes), KvLoad<KD>(df, b + i + lanes), s1);
   }
   for (; i + lanes <= n; i += lanes)
-    s0 = hn::MulAdd(hn::LoadU(df, a + i), hn::LoadU(df, b + i), s0);
+    s0 = hn::MulAdd(hn::LoadU(df, a + i), KvLoad<KD>(df, b + i), s0);
   float s = hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
-  for (; i < n; ++i) s += a[i] * b[i];
+  for (; i < n; ++i) s += a[i] * KvScalar<KD>(b + i);
   return s;
 }
 
 // y = a * x + y.
-HWY_INLINE void Axpy(float a, const float* x, float* y, int64_t n) {
+template <DType KD = DType::F32>
+HWY_INLINE void Axpy(float a, const KvType<KD>* x, float* y, int64_t n) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   const VF va = hn::Set(df, a);
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes) {
-    hn::StoreU(hn::MulAdd(va, hn::LoadU(df, x + i), hn::LoadU(df, y + i)), df, y + i);
+    hn::StoreU(hn::MulAdd(va, KvLoad<KD>(df, x + i), hn::LoadU(df, y + i)), df, y + i);
   }
-  for (; i < n; ++i) y[i] += a * x[i];
+  for (; i < n; ++i) y[i] += a * KvScalar<KD>(x + i);
 }
 
 HWY_INLINE void Scale(float a, float* x, int64_t n) {

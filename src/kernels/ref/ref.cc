@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "tensor/tensor.h"
+
 namespace mlxlm::kernels::ref {
 
 void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y) {
@@ -20,6 +22,15 @@ void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, fl
 
 void attention(const AttentionArgs& a) {
   const int64_t group = a.n_heads / a.n_kv_heads;
+  // Keys and values as f32, whatever dtype the cache holds them in.
+  auto widen = [&](const void* x, int64_t stride, int64_t dim) {
+    const int64_t n = (a.n_kv_heads - 1) * stride + a.kv_len * dim;
+    std::vector<float> out(static_cast<size_t>(n));
+    convert_to_f32(x, a.kv_dtype, n, out.data());
+    return out;
+  };
+  const std::vector<float> keys = widen(a.k, a.k_head_stride, a.head_dim);
+  const std::vector<float> values = widen(a.v, a.v_head_stride, a.v_head_dim);
   std::vector<double> scores(a.kv_len);
   for (int64_t i = 0; i < a.q_len; ++i) {
     for (int64_t h = 0; h < a.n_heads; ++h) {
@@ -35,7 +46,7 @@ void attention(const AttentionArgs& a) {
           scores[j] = -INFINITY;
           continue;
         }
-        const float* k = a.k + kvh * a.k_head_stride + j * a.head_dim;
+        const float* k = keys.data() + kvh * a.k_head_stride + j * a.head_dim;
         double s = 0;
         for (int64_t d = 0; d < a.head_dim; ++d) s += double{q[d]} * k[d];
         scores[j] = s * a.scale;
@@ -48,7 +59,7 @@ void attention(const AttentionArgs& a) {
         if (!std::isfinite(scores[j])) continue;
         double p = std::exp(scores[j] - mx);
         sum += p;
-        const float* v = a.v + kvh * a.v_head_stride + j * a.v_head_dim;
+        const float* v = values.data() + kvh * a.v_head_stride + j * a.v_head_dim;
         for (int64_t d = 0; d < a.v_head_dim; ++d) acc[d] += p * v[d];
       }
       for (int64_t d = 0; d < a.v_head_dim; ++d) {
