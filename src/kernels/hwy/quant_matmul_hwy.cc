@@ -53,31 +53,45 @@ struct TileArgs {
 };
 
 #if MLXLM_X86_INT8
-// sum_g coef_g * group_sum_g for one weight row and one activation row, where coef is the
-// group's bias (plus 128 * scale when 8-bit codes were shifted).
+// sum_g coef_g * group_sum_g for two weight rows (row0, row1) and one activation row, where coef
+// is the group's bias (plus 128 * scale when 8-bit codes were shifted). Both rows share the loads
+// of the group sums and one reduction.
 template <int F, DType SD>
-HWY_INLINE float BiasTerm(const WeightRef& w, int64_t row, const float* gs, int64_t groups) {
+HWY_INLINE void BiasPair(const WeightRef& w, int64_t row0, int64_t row1, const float* gs,
+                         int64_t groups, float& out0, float& out1) {
   if constexpr (F == q::kFmtFp4) {
-    return 0.0f;
+    out0 = out1 = 0.0f;
   } else {
     constexpr bool kFold = F == 8 && kShift8;
-    const int64_t base = row * groups;
-    __m256 acc = _mm256_setzero_ps();
+    auto coef8 = [&](int64_t row, int64_t g) {
+      __m256 c = LoadScales8<SD>(w.biases, row * groups + g);
+      if constexpr (kFold) {
+        c = _mm256_fmadd_ps(LoadScales8<SD>(w.scales, row * groups + g), _mm256_set1_ps(128.0f), c);
+      }
+      return c;
+    };
+    auto coef = [&](int64_t row, int64_t g) {
+      float c = ScaleAt<SD>(w.biases, row * groups + g);
+      if constexpr (kFold) c += 128.0f * ScaleAt<SD>(w.scales, row * groups + g);
+      return c;
+    };
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     int64_t g = 0;
     for (; g + 8 <= groups; g += 8) {
-      __m256 c = LoadScales8<SD>(w.biases, base + g);
-      if constexpr (kFold) {
-        c = _mm256_fmadd_ps(LoadScales8<SD>(w.scales, base + g), _mm256_set1_ps(128.0f), c);
-      }
-      acc = _mm256_fmadd_ps(c, _mm256_loadu_ps(gs + g), acc);
+      const __m256 x = _mm256_loadu_ps(gs + g);
+      acc0 = _mm256_fmadd_ps(coef8(row0, g), x, acc0);
+      acc1 = _mm256_fmadd_ps(coef8(row1, g), x, acc1);
     }
-    float s = HSum(acc);
+    // [row0 pairs, row1 pairs] per 128-bit lane, then the lanes added: (s0, s0', s1, s1').
+    const __m256 h = _mm256_hadd_ps(acc0, acc1);
+    __m128 v = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    v = _mm_hadd_ps(v, v);
+    out0 = _mm_cvtss_f32(v);
+    out1 = _mm_cvtss_f32(_mm_movehdup_ps(v));
     for (; g < groups; ++g) {
-      float c = ScaleAt<SD>(w.biases, base + g);
-      if constexpr (kFold) c += 128.0f * ScaleAt<SD>(w.scales, base + g);
-      s += c * gs[g];
+      out0 += coef(row0, g) * gs[g];
+      out1 += coef(row1, g) * gs[g];
     }
-    return s;
   }
 }
 
@@ -174,13 +188,14 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
 }
 #else
 template <int F, DType SD>
-HWY_INLINE float BiasTerm(const WeightRef& w, int64_t row, const float* gs, int64_t groups) {
-  if constexpr (F == q::kFmtFp4) {
-    return 0.0f;
-  } else {
-    float s = 0.0f;
-    for (int64_t g = 0; g < groups; ++g) s += ScaleAt<SD>(w.biases, row * groups + g) * gs[g];
-    return s;
+HWY_INLINE void BiasPair(const WeightRef& w, int64_t row0, int64_t row1, const float* gs,
+                         int64_t groups, float& out0, float& out1) {
+  out0 = out1 = 0.0f;
+  if constexpr (F != q::kFmtFp4) {
+    for (int64_t g = 0; g < groups; ++g) {
+      out0 += ScaleAt<SD>(w.biases, row0 * groups + g) * gs[g];
+      out1 += ScaleAt<SD>(w.biases, row1 * groups + g) * gs[g];
+    }
   }
 }
 
@@ -234,19 +249,27 @@ HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<
   }
 }
 
-// The scales of weight rows [row, row + n) as f32, so that the tile loops broadcast them with a
-// single load instead of converting one per block.
+// The scales of weight rows row0 and row1 as f32, interleaved ([groups][2]), so that the tile
+// loops broadcast a group's pair with a single load instead of converting one per block.
 template <DType SD>
-HWY_INLINE void RowScalesF32(const WeightRef& w, int64_t row, int64_t n, int64_t groups,
-                             float* dst) {
-  const int64_t count = n * groups, base = row * groups;
+HWY_INLINE void PairScales(const WeightRef& w, int64_t row0, int64_t row1, int64_t groups,
+                           float* dst) {
   int64_t g = 0;
 #if MLXLM_X86_INT8
   if constexpr (SD != DType::U8) {
-    for (; g + 8 <= count; g += 8) _mm256_storeu_ps(dst + g, LoadScales8<SD>(w.scales, base + g));
+    for (; g + 8 <= groups; g += 8) {
+      const __m256 a = LoadScales8<SD>(w.scales, row0 * groups + g);
+      const __m256 b = LoadScales8<SD>(w.scales, row1 * groups + g);
+      const __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
+      _mm256_storeu_ps(dst + 2 * g, _mm256_permute2f128_ps(lo, hi, 0x20));
+      _mm256_storeu_ps(dst + 2 * g + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
   }
 #endif
-  for (; g < count; ++g) dst[g] = ScaleAt<SD>(w.scales, base + g);
+  for (; g < groups; ++g) {
+    dst[2 * g] = ScaleAt<SD>(w.scales, row0 * groups + g);
+    dst[2 * g + 1] = ScaleAt<SD>(w.scales, row1 * groups + g);
+  }
 }
 
 // Rows [r, r + rows) against activation rows [i0, i1), as tiles of R weight rows; a last tile
@@ -260,33 +283,36 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   const int64_t groups = a.k / a.group;
   int shift = 0;
   while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
-  thread_local std::vector<float> wscale, wpair;
-  wscale.resize(R * groups);
-  RowScalesF32<SD>(w, r, rows, groups, wscale.data());
-  wpair.resize(2 * groups);
-  for (int64_t g = 0; g < groups; ++g) {
-    wpair[2 * g] = wscale[g];
-    wpair[2 * g + 1] = wscale[(rows - 1) * groups + g];
+  const int64_t r1 = r + rows - 1;  // a one-row tile repeats its row
+  // Small weights keep the scale pairs on the stack: decoding calls this once per row pair.
+  constexpr int64_t kStackGroups = 512;
+  float stack_pairs[2 * kStackGroups];
+  thread_local std::vector<float> heap_pairs;
+  float* wpair = stack_pairs;
+  if (groups > kStackGroups) {
+    heap_pairs.resize(2 * groups);
+    wpair = heap_pairs.data();
   }
-  TileArgs args{codes, &a, 0, shift, wpair.data()};
-  auto finish = [&](int64_t i, int t, float dot) {
-    const float extra = BiasTerm<F, SD>(w, r + t, a.group_sum + i * groups, groups);
-    y[i * w.rows + r + t] = dot + extra + (bias != nullptr ? bias[r + t] : 0.0f);
+  PairScales<SD>(w, r, r1, groups, wpair);
+  TileArgs args{codes, &a, 0, shift, wpair};
+  auto finish = [&](int64_t i, float dot0, float dot1) {
+    float extra0 = 0.0f, extra1 = 0.0f;
+    BiasPair<F, SD>(w, r, r1, a.group_sum + i * groups, groups, extra0, extra1);
+    y[i * w.rows + r] = dot0 + extra0 + (bias != nullptr ? bias[r] : 0.0f);
+    if (rows > 1) y[i * w.rows + r1] = dot1 + extra1 + (bias != nullptr ? bias[r1] : 0.0f);
   };
   int64_t i = i0;
   for (; i + M <= i1; i += M) {
     float out[R * M];
     args.i0 = i;
     QuantTile<F, SD, R, M>(args, out);
-    for (int t = 0; t < rows; ++t) {
-      for (int u = 0; u < M; ++u) finish(i + u, t, out[t * M + u]);
-    }
+    for (int u = 0; u < M; ++u) finish(i + u, out[u], out[M + u]);
   }
   for (; i < i1; ++i) {
     float out[R];
     args.i0 = i;
     QuantTile<F, SD, R, 1>(args, out);
-    for (int t = 0; t < rows; ++t) finish(i, t, out[t]);
+    finish(i, out[0], out[1]);
   }
 }
 
