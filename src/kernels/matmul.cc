@@ -46,8 +46,11 @@ void matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outpu
   thread_local ActQuantizer quantizer;
   QuantizedActs acts{};
   if (quantized) acts = quantizer.quantize(x, m, first.cols, code_order(first), first.group_size);
+  // Tasks are whole pairs of rows, the kernels' tile: an odd split would leave one-row tiles.
+  const int64_t total = starts.back();
   ThreadPool::global().parallel_for(
-      starts.back(), row_grain(m, first.cols), [&](int64_t begin, int64_t end) {
+      (total + 1) / 2, row_grain(m, first.cols) / 2, [&](int64_t pair0, int64_t pair1) {
+        const int64_t begin = 2 * pair0, end = std::min(total, 2 * pair1);
         for (size_t i = 0; i < outputs.size(); ++i) {
           const int64_t lo = std::max(begin, starts[i]), hi = std::min(end, starts[i + 1]);
           if (lo >= hi) continue;
