@@ -1,6 +1,7 @@
 // The matrix products on every SIMD target against kernels/ref, in every weight format.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -109,6 +110,38 @@ TEST(Matmul, AffineEveryBitsGroupTarget) {
           s.cols = 96;  // an odd number of 32-blocks: the paired-block loops need a tail
           check(s, 5, false);
         }
+      }
+    }
+  }
+}
+
+// Every code at its maximum and every activation at +-max drive the int16 sums of the integer
+// kernels (maddubs lanes, their pairwise adds) to their bounds: a saturation shows as a wrong
+// result against the exact reference.
+TEST(Matmul, ExtremeCodesAndActivationsDoNotSaturate) {
+  for (int bits : {2, 4, 8}) {
+    for (int group : {32, 64}) {
+      for (float sign : {1.0f, -1.0f}) {
+        WeightSpec s;
+        s.format = WeightFormat::Affine;
+        s.bits = bits;
+        s.group_size = group;
+        s.scale_dtype = DType::F32;
+        s.rows = 6;
+        s.cols = 320;  // 10 blocks: paired loops, and 5 groups of 64 leave a scalar tail
+        s.seed = static_cast<unsigned>(bits + group);
+        auto w = testing::make_random_weight(s);
+        std::fill(w.data.begin(), w.data.end(), uint8_t{0xFF});
+        const int64_t m = 2;
+        std::vector<float> x(m * s.cols, sign);
+        std::vector<float> want(m * s.rows);
+        kernels::ref::matmul_int8_acts(x.data(), m, w.ref, nullptr, want.data());
+        const auto mag = magnitudes(x, m, w.ref);
+        testing::for_each_simd_target([&] {
+          std::vector<float> y(m * s.rows, NAN);
+          kernels::matmul(x.data(), m, w.ref, nullptr, y.data());
+          expect_close(y, want, mag, 2e-5, "bits " + std::to_string(bits));
+        });
       }
     }
   }
