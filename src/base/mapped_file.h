@@ -27,6 +27,11 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Asks the kernel to start reading the pages of [p, p + n) in the background (a hint: errors
+// are ignored). Loading touches many small tensors spread over a cold file; hinting them all
+// first queues their reads together instead of blocking on one page fault after another.
+void advise_will_need(const void* p, size_t n);
+
 // Reads a whole file into a string; throws FileError naming the path.
 std::string read_file(const std::string& path);
 

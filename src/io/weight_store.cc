@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "base/mapped_file.h"
 #include "io/json.h"
 
 namespace fs = std::filesystem;
@@ -92,6 +93,13 @@ void WeightStore::add_file(std::unique_ptr<SafetensorsFile> file) {
   for (const auto& name : file->names()) add(name, name);
   for (const auto& [alias, target] : file->aliases()) {
     if (views_.count(alias) == 0) add(alias, target);
+  }
+  // Model construction converts the small tensors (norms, biases) right away; the large ones
+  // are paged in by the first forward pass with the kernel's own readahead.
+  constexpr size_t kSmallTensorBytes = 64 << 10;
+  for (const auto& name : file->names()) {
+    const TensorView& v = views_[name];
+    if (v.nbytes() < kSmallTensorBytes) advise_will_need(v.data(), v.nbytes());
   }
   files_.push_back(std::move(file));
 }
