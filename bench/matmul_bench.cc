@@ -44,11 +44,11 @@ Fixture make(int64_t rows, int64_t cols, int bits) {
   return f;
 }
 
-void BM_Matmul(benchmark::State& state) {
+// y = x · Wᵀ for a rows x cols weight of `bits` (state.range(0)) and m activation rows
+// (state.range(1)); items are multiply-adds.
+void run_matmul(benchmark::State& state, int64_t rows, int64_t cols) {
   const int bits = static_cast<int>(state.range(0));
   const int64_t m = state.range(1);
-  mlxlm::ThreadPool::set_num_threads(static_cast<int>(state.range(2)));
-  const int64_t rows = 2048, cols = 4096;
   Fixture f = make(rows, cols, bits);
   std::vector<float> x(m * cols, 0.5f), y(m * rows);
   for (auto _ : state) {
@@ -57,23 +57,19 @@ void BM_Matmul(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * m * rows * cols);
 }
+
+void BM_Matmul(benchmark::State& state) {
+  mlxlm::ThreadPool::set_num_threads(static_cast<int>(state.range(2)));
+  run_matmul(state, 2048, 4096);
+}
 // bits 16 = bf16; args: bits, activation rows, threads.
 BENCHMARK(BM_Matmul)->ArgsProduct({{16, 8, 4}, {1, 64}, {1}})->Unit(benchmark::kMillisecond);
 
 // The same on a weight small enough for L2 (256 rows of 2048): the kernel's arithmetic ceiling,
 // with no L3 or DRAM traffic in the way.
 void BM_MatmulInL2(benchmark::State& state) {
-  const int bits = static_cast<int>(state.range(0));
-  const int64_t m = state.range(1);
   mlxlm::ThreadPool::set_num_threads(1);
-  const int64_t rows = 256, cols = 2048;
-  Fixture f = make(rows, cols, bits);
-  std::vector<float> x(m * cols, 0.5f), y(m * rows);
-  for (auto _ : state) {
-    mlxlm::kernels::matmul(x.data(), m, f.ref, nullptr, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.SetItemsProcessed(state.iterations() * m * rows * cols);
+  run_matmul(state, 256, 2048);
 }
 BENCHMARK(BM_MatmulInL2)->ArgsProduct({{16, 8, 4}, {1, 8, 64}});
 

@@ -112,6 +112,29 @@ struct AttnCase {
   int64_t q_len, n_heads, n_kv, hd, kv_len, q_offset, window, kv_start;
   bool mask;
   int64_t vd = 0;  // 0: the same as hd
+
+  int64_t value_dim() const { return vd > 0 ? vd : hd; }
+
+  // The case's arguments over f32 keys and values, with `out` still to be set.
+  kernels::AttentionArgs args(const void* k, const void* v, const uint8_t* mask_data) const {
+    kernels::AttentionArgs a;
+    a.q_len = q_len;
+    a.n_heads = n_heads;
+    a.head_dim = hd;
+    a.k = k;
+    a.v = v;
+    a.kv_len = kv_len;
+    a.n_kv_heads = n_kv;
+    a.v_head_dim = value_dim();
+    a.k_head_stride = kv_len * hd;
+    a.v_head_stride = kv_len * value_dim();
+    a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    a.q_offset = q_offset;
+    a.window = window;
+    a.kv_start = kv_start;
+    a.mask = mask ? mask_data : nullptr;
+    return a;
+  }
 };
 
 TEST(Attention, EveryTargetCausalWindowMaskGqa) {
@@ -129,7 +152,7 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
       {7, 6, 2, 32, 43, 36, 0, 0, false, 16},
   };
   for (const auto& c : cases) {
-    const int64_t vd = c.vd > 0 ? c.vd : c.hd;
+    const int64_t vd = c.value_dim();
     auto q = testing::random_floats(c.q_len * c.n_heads * c.hd, 11);
     auto k = testing::random_floats(c.n_kv * c.kv_len * c.hd, 12);
     auto v = testing::random_floats(c.n_kv * c.kv_len * vd, 13);
@@ -138,23 +161,8 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
     if (c.mask) {
       for (int64_t j = 0; j < c.kv_len; ++j) mask[j] = 0;
     }
-    kernels::AttentionArgs a;
+    kernels::AttentionArgs a = c.args(k.data(), v.data(), mask.data());
     a.q = q.data();
-    a.q_len = c.q_len;
-    a.n_heads = c.n_heads;
-    a.head_dim = c.hd;
-    a.k = k.data();
-    a.v = v.data();
-    a.kv_len = c.kv_len;
-    a.n_kv_heads = c.n_kv;
-    a.v_head_dim = vd;
-    a.k_head_stride = c.kv_len * c.hd;
-    a.v_head_stride = c.kv_len * vd;
-    a.scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
-    a.q_offset = c.q_offset;
-    a.window = c.window;
-    a.kv_start = c.kv_start;
-    a.mask = c.mask ? mask.data() : nullptr;
     std::vector<float> want(c.q_len * c.n_heads * vd);
     a.out = want.data();
     kernels::ref::attention(a);
@@ -191,20 +199,8 @@ TEST(Attention, EveryTargetHalfPrecisionKeysAndValues) {
         v_rounded[i] = dtype == DType::BF16 ? bf16_to_f32(v16[i]) : f16_to_f32(v16[i]);
       }
       ASSERT_NE(k_rounded, k);  // the rounding is real, so a kernel reading f32 would fail
-      kernels::AttentionArgs a;
+      kernels::AttentionArgs a = c.args(k_rounded.data(), v_rounded.data(), nullptr);
       a.q = q.data();
-      a.q_len = c.q_len;
-      a.n_heads = c.n_heads;
-      a.head_dim = c.hd;
-      a.k = k_rounded.data();
-      a.v = v_rounded.data();
-      a.kv_len = c.kv_len;
-      a.n_kv_heads = c.n_kv;
-      a.v_head_dim = c.hd;
-      a.k_head_stride = c.kv_len * c.hd;
-      a.v_head_stride = c.kv_len * c.hd;
-      a.scale = 1.0f / std::sqrt(static_cast<float>(c.hd));
-      a.q_offset = c.q_offset;
       std::vector<float> want(c.q_len * c.n_heads * c.hd);
       a.out = want.data();
       kernels::ref::attention(a);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/hwy/dispatch.h"
 
@@ -303,38 +304,30 @@ void TileTasks(const AttentionArgs& a, const float* kt, int64_t t0, int64_t t1, 
   }
 }
 
-void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
-  switch (a.kv_dtype) {
+// Calls f with the cache's storage dtype as a compile-time constant (DType tag).
+template <class F>
+HWY_INLINE void WithKvDtype(DType kv_dtype, F&& f) {
+  switch (kv_dtype) {
     case DType::BF16:
-      return DecodeTasks<DType::BF16>(a, t0, t1, scores);
+      return f(std::integral_constant<DType, DType::BF16>{});
     case DType::F16:
-      return DecodeTasks<DType::F16>(a, t0, t1, scores);
+      return f(std::integral_constant<DType, DType::F16>{});
     default:
-      return DecodeTasks<DType::F32>(a, t0, t1, scores);
+      return f(std::integral_constant<DType, DType::F32>{});
   }
 }
 
+void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
+  WithKvDtype(a.kv_dtype, [&](auto kd) { DecodeTasks<kd.value>(a, t0, t1, scores); });
+}
+
 void TransposeKeys(const AttentionArgs& a, int64_t h0, int64_t h1, float* kt) {
-  switch (a.kv_dtype) {
-    case DType::BF16:
-      return TransposeKeysT<DType::BF16>(a, h0, h1, kt);
-    case DType::F16:
-      return TransposeKeysT<DType::F16>(a, h0, h1, kt);
-    default:
-      return TransposeKeysT<DType::F32>(a, h0, h1, kt);
-  }
+  WithKvDtype(a.kv_dtype, [&](auto kd) { TransposeKeysT<kd.value>(a, h0, h1, kt); });
 }
 
 void AttentionTileTasks(const AttentionArgs& a, const float* kt, int64_t t0, int64_t t1,
                         float* scores) {
-  switch (a.kv_dtype) {
-    case DType::BF16:
-      return TileTasks<DType::BF16>(a, kt, t0, t1, scores);
-    case DType::F16:
-      return TileTasks<DType::F16>(a, kt, t0, t1, scores);
-    default:
-      return TileTasks<DType::F32>(a, kt, t0, t1, scores);
-  }
+  WithKvDtype(a.kv_dtype, [&](auto kd) { TileTasks<kd.value>(a, kt, t0, t1, scores); });
 }
 
 }  // namespace mlxlm::kernels::HWY_NAMESPACE
