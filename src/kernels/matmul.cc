@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/amx/amx.h"
 #include "kernels/hwy/dispatch.h"
 #include "kernels/quant_acts.h"
 
@@ -20,6 +21,31 @@ int64_t row_grain(int64_t m, int64_t cols) {
   return std::max<int64_t>(4, (int64_t{1} << 17) / std::max<int64_t>(1, m * cols));
 }
 
+// The tile path (amx.h) for all of `outputs`: one packing of x, then panels of rows from every
+// weight handed to the threads together.
+bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outputs) {
+  if (m < amx::kMinRows || !amx::enabled()) return false;
+  for (const auto& o : outputs) {
+    if (!amx::supports(*o.w) || o.w->cols != outputs.front().w->cols) return false;
+  }
+  thread_local amx::ActPacker packer;
+  const amx::PackedActs acts = packer.pack(x, m, outputs.front().w->cols);
+  std::vector<int64_t> starts{0};  // first global panel of each weight
+  for (const auto& o : outputs) {
+    starts.push_back(starts.back() + (o.w->rows + amx::kPanelRows - 1) / amx::kPanelRows);
+  }
+  ThreadPool::global().parallel_for(starts.back(), 1, [&](int64_t p0, int64_t p1) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const int64_t lo = std::max(p0, starts[i]), hi = std::min(p1, starts[i + 1]);
+      if (lo >= hi) continue;
+      const MatmulOutput& o = outputs[i];
+      amx::matmul_rows(acts, *o.w, o.bias, o.y, (lo - starts[i]) * amx::kPanelRows,
+                       std::min(o.w->rows, (hi - starts[i]) * amx::kPanelRows));
+    }
+  });
+  return true;
+}
+
 }  // namespace
 
 void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y) {
@@ -28,7 +54,7 @@ void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, fl
 }
 
 void matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outputs) {
-  if (outputs.empty()) return;
+  if (outputs.empty() || amx_matmul_group(x, m, outputs)) return;
   const WeightRef& first = *outputs.front().w;
   const bool quantized = is_quantized(first);
   for (const auto& o : outputs) {

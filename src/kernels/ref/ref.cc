@@ -20,6 +20,22 @@ void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, fl
   }
 }
 
+void matmul_bf16(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y) {
+  auto round = [](float v) { return bf16_to_f32(f32_to_bf16(v)); };
+  std::vector<float> xr(x, x + m * w.cols);
+  for (float& v : xr) v = round(v);
+  std::vector<float> row(w.cols);
+  for (int64_t r = 0; r < w.rows; ++r) {
+    dequantize_row(w, r, row.data());
+    for (float& v : row) v = round(v);
+    for (int64_t i = 0; i < m; ++i) {
+      double s = bias != nullptr ? bias[r] : 0.0;
+      for (int64_t k = 0; k < w.cols; ++k) s += double{xr[i * w.cols + k]} * row[k];
+      y[i * w.rows + r] = static_cast<float>(s);
+    }
+  }
+}
+
 void attention(const AttentionArgs& a) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   // Keys and values as f32, whatever dtype the cache holds them in.

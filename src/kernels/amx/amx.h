@@ -1,0 +1,59 @@
+#pragma once
+// Intel AMX (Advanced Matrix Extensions) for matrix products with many activation rows:
+// prefill and batched decoding. Weights are turned into bf16 tiles (bf16 weights are used in
+// place, quantized ones dequantized one panel at a time) and multiplied by bf16 activations
+// with `tdpbf16ps`, accumulating in f32 over the whole row, so no per-group rescaling sits in
+// the inner loop. AMX is not a Highway target: this path is chosen at run time, next to the
+// Highway kernels, only where the CPU and the operating system support it.
+#include <cstdint>
+#include <vector>
+
+#include "kernels/weight.h"
+
+namespace mlxlm::kernels::amx {
+
+// True when the CPU has AMX-BF16 and AVX-512 (F, BW, VL, DQ, BF16) and the kernel has granted
+// this process the tile state (arch_prctl). Checked once per process.
+bool available();
+// available() and not switched off, by set_enabled(false) or MLXLM_AMX=0 in the environment.
+bool enabled();
+// Switches the AMX path on or off for the whole process (tests, benchmarks); switching it on
+// has no effect where it is not available.
+void set_enabled(bool on);
+
+// Weight formats the tile path multiplies: bf16, and every quantized format (dequantized to
+// bf16 per panel). f32 and f16 weights keep the Highway kernels, which do not round them.
+bool supports(const WeightRef& w);
+
+// Activation rows at or above which a product takes the tile path.
+constexpr int64_t kMinRows = 8;
+
+// Activations rounded to bf16 and laid out as the B operand of the tile product: blocks of 16
+// rows, and within a block steps of 32 columns, each a 16 x 64-byte tile whose row p holds,
+// for each of the 16 activation rows, columns 2p and 2p + 1 (zero past m and k).
+struct PackedActs {
+  const uint16_t* data = nullptr;
+  int64_t m = 0;
+  int64_t k = 0;
+  int64_t row_blocks = 0;  // ceil(m / 16)
+  int64_t k_steps = 0;     // ceil(k / 32)
+};
+
+// Owns the packed activations of one product; reused across calls to avoid reallocation.
+class ActPacker {
+ public:
+  // x [m, k]; threads over blocks of rows.
+  PackedActs pack(const float* x, int64_t m, int64_t k);
+
+ private:
+  std::vector<uint16_t> buf_;
+};
+
+// Output rows per tile panel; callers split work on multiples of it.
+constexpr int64_t kPanelRows = 32;
+
+// y[i, r] = x_i · w_r (+ bias[r]) for r in [row_begin, row_end) and every activation row.
+void matmul_rows(const PackedActs& x, const WeightRef& w, const float* bias, float* y,
+                 int64_t row_begin, int64_t row_end);
+
+}  // namespace mlxlm::kernels::amx

@@ -1,0 +1,68 @@
+// Run-time detection of AMX and the switch that turns the tile path on and off.
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels/amx/amx.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+namespace mlxlm::kernels::amx {
+namespace {
+
+#if defined(__x86_64__)
+uint64_t read_xcr0() {
+  uint32_t lo = 0, hi = 0;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (uint64_t{hi} << 32) | lo;
+}
+
+bool detect() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;  // OSXSAVE
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool avx512 = (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) &&
+                      (b & (1u << 31));                   // F, DQ, BW, VL
+  const bool amx = (d & (1u << 22)) && (d & (1u << 24));  // AMX-BF16, AMX-TILE
+  if (!avx512 || !amx) return false;
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return false;  // AVX512_BF16
+  // The OS must save the opmask, ZMM and tile state (XCR0 bits 5-7, 17, 18).
+  const uint64_t xcr0 = read_xcr0();
+  const uint64_t need = (7u << 5) | (3u << 17) | 6u;
+  if ((xcr0 & need) != need) return false;
+  // Linux hands out the 8 KiB tile data state only on request (ARCH_REQ_XCOMP_PERM).
+  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+#else
+bool detect() { return false; }
+#endif
+
+bool env_allows() {
+  const char* v = std::getenv("MLXLM_AMX");
+  return v == nullptr || std::strcmp(v, "0") != 0;
+}
+
+std::atomic<bool> g_enabled{env_allows()};
+
+}  // namespace
+
+bool available() {
+  static const bool yes = detect();
+  return yes;
+}
+
+bool enabled() { return g_enabled.load(std::memory_order_relaxed) && available(); }
+
+void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
+
+bool supports(const WeightRef& w) {
+  return w.format == WeightFormat::BF16 || w.format == WeightFormat::Affine ||
+         w.format == WeightFormat::MxFp4;
+}
+
+}  // namespace mlxlm::kernels::amx
