@@ -91,6 +91,19 @@ void BM_QuantRowsInL2(benchmark::State& state) {
 }
 BENCHMARK(BM_QuantRowsInL2)->ArgsProduct({{8, 4}, {1, 8, 64}, {576, 2048}, {256}});
 
+// Prefill and batched decoding on Llama-3.2-1B's projection shapes (q/o: 2048 x 2048, gate/up:
+// 8192 x 2048, down: 2048 x 8192), one thread; with AMX this is the tile path (amx.h).
+// Args: bits, activation rows, weight rows, weight cols.
+void BM_ManyRows(benchmark::State& state) {
+  mlxlm::ThreadPool::set_num_threads(1);
+  run_matmul(state, state.range(2), state.range(3));
+}
+BENCHMARK(BM_ManyRows)
+    ->ArgsProduct({{16, 8, 4}, {16, 64, 512}, {2048}, {2048}})
+    ->Args({4, 512, 8192, 2048})
+    ->Args({4, 512, 2048, 8192})
+    ->Unit(benchmark::kMillisecond);
+
 // Decoding from DRAM: a weight four times larger than this machine's L3 cache, one activation
 // row. bytes_per_second is weight bytes streamed, to compare with bandwidth_bench.
 void BM_MatvecFromDram(benchmark::State& state) {

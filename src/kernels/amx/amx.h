@@ -28,9 +28,9 @@ bool supports(const WeightRef& w);
 // Activation rows at or above which a product takes the tile path.
 constexpr int64_t kMinRows = 8;
 
-// Activations rounded to bf16 and laid out as the B operand of the tile product: blocks of 16
-// rows, and within a block steps of 32 columns, each a 16 x 64-byte tile whose row p holds,
-// for each of the 16 activation rows, columns 2p and 2p + 1 (zero past m and k).
+// Activations rounded to bf16 and laid out as the A operand of the tile product: blocks of 16
+// rows, and within a block steps of 32 columns, each a 16 x 32 bf16 tile of contiguous memory
+// (zero past m and k).
 struct PackedActs {
   const uint16_t* data = nullptr;
   int64_t m = 0;

@@ -24,6 +24,7 @@
   _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,amx-tile,amx-bf16,fma,f16c,bmi2\")") \
   _Pragma("GCC diagnostic push")                                                             \
   _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")                                \
+  _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                    \
   _Pragma("GCC diagnostic ignored \"-Wpsabi\"")
 #define MLXLM_AMX_END _Pragma("GCC diagnostic pop") _Pragma("GCC pop_options")
 #endif

@@ -1,4 +1,5 @@
-// Dequantization of weight rows to bf16 for the tile products, 32 values per step.
+// Dequantization of weight rows into bf16 pair tiles: 16 rows x 32 columns at a time, each row
+// computed as one vector of 32 bf16 and the 16 vectors transposed as pairs.
 #include "kernels/amx/weight_panel.h"
 
 #include <cstring>
@@ -16,6 +17,34 @@ MLXLM_AMX_BEGIN
 namespace mlxlm::kernels::amx {
 namespace {
 
+// Transposes 16 rows of 16 dwords in place: afterwards r[c] holds column c.
+void transpose16(__m512i* r) {
+  __m512i t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  // r[4g + e] holds, in 128-bit lane L, element 4L + e of rows 4g .. 4g + 3.
+  for (int g = 0; g < 4; ++g) {
+    r[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    r[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  __m512i out[16];
+  for (int e = 0; e < 4; ++e) {
+    const __m512i u0 = _mm512_shuffle_i32x4(r[e], r[4 + e], 0x88);
+    const __m512i u1 = _mm512_shuffle_i32x4(r[e], r[4 + e], 0xDD);
+    const __m512i u2 = _mm512_shuffle_i32x4(r[8 + e], r[12 + e], 0x88);
+    const __m512i u3 = _mm512_shuffle_i32x4(r[8 + e], r[12 + e], 0xDD);
+    out[e] = _mm512_shuffle_i32x4(u0, u2, 0x88);
+    out[8 + e] = _mm512_shuffle_i32x4(u0, u2, 0xDD);
+    out[4 + e] = _mm512_shuffle_i32x4(u1, u3, 0x88);
+    out[12 + e] = _mm512_shuffle_i32x4(u1, u3, 0xDD);
+  }
+  for (int c = 0; c < 16; ++c) r[c] = out[c];
+}
+
 __m512i to_bf16(__m512 lo, __m512 hi) { return (__m512i)_mm512_cvtne2ps_pbh(hi, lo); }
 
 // [even values (16) | odd values (16)] -> natural order.
@@ -25,99 +54,133 @@ __m512i interleave_halves(__m512i v) {
   return _mm512_permutexvar_epi16(idx, v);
 }
 
-// One row of 8-bit codes (or 2/3/5/6-bit codes unpacked to bytes), scale * code + bias.
-void affine_bytes(const uint8_t* codes, const WeightRef& w, int64_t row, uint16_t* dst) {
-  const int64_t groups = w.cols / w.group_size;
-  for (int64_t g = 0; g < groups; ++g) {
-    const __m512 s = _mm512_set1_ps(load_float(w.scales, w.scale_dtype, row * groups + g));
-    const __m512 b = _mm512_set1_ps(load_float(w.biases, w.scale_dtype, row * groups + g));
-    for (int64_t j = g * w.group_size; j < (g + 1) * w.group_size; j += 32) {
-      const __m128i* p = reinterpret_cast<const __m128i*>(codes + j);
-      const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(p)));
-      const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(p + 1)));
-      _mm512_storeu_si512(dst + j, to_bf16(_mm512_fmadd_ps(lo, s, b), _mm512_fmadd_ps(hi, s, b)));
-    }
-  }
-}
+// Readers: columns [32s, 32s + 32) of weight row `row` as 32 bf16 in natural order.
 
-void affine_nibbles(const uint8_t* codes, const WeightRef& w, int64_t row, uint16_t* dst) {
-  const int64_t groups = w.cols / w.group_size;
-  const __m512i low4 = _mm512_set1_epi32(15);
-  for (int64_t g = 0; g < groups; ++g) {
-    const __m512 s = _mm512_set1_ps(load_float(w.scales, w.scale_dtype, row * groups + g));
-    const __m512 b = _mm512_set1_ps(load_float(w.biases, w.scale_dtype, row * groups + g));
-    for (int64_t j = g * w.group_size; j < (g + 1) * w.group_size; j += 32) {
-      const __m512i d =
-          _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j / 2)));
-      const __m512 even = _mm512_cvtepi32_ps(_mm512_and_si512(d, low4));
-      const __m512 odd = _mm512_cvtepi32_ps(_mm512_srli_epi32(d, 4));
-      _mm512_storeu_si512(dst + j, interleave_halves(to_bf16(_mm512_fmadd_ps(even, s, b),
-                                                             _mm512_fmadd_ps(odd, s, b))));
-    }
+// bf16 rows of `ld` elements (the weight itself, or rows converted to bf16 up front).
+struct Bf16Rows {
+  const uint8_t* base;
+  int64_t ld;
+  __m512i operator()(int64_t row, int64_t s) const {
+    return _mm512_loadu_si512(base + (row * ld + s * 32) * 2);
   }
-}
+};
 
-void mxfp4(const uint8_t* codes, const uint8_t* scales, int64_t cols, uint16_t* dst) {
-  alignas(64) float table[16];
-  for (int i = 0; i < 16; ++i) table[i] = static_cast<float>(qdetail::kFp4x2[i]);
-  const __m512 lut = _mm512_load_ps(table);
-  const __m512i low4 = _mm512_set1_epi32(15);
-  for (int64_t j = 0; j < cols; j += 32) {
-    const __m512 s = _mm512_set1_ps(qdetail::kE8m0Half[scales[j / 32]]);
-    const __m512i d =
-        _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j / 2)));
-    const __m512 even = _mm512_permutexvar_ps(_mm512_and_si512(d, low4), lut);
+// Affine codes one byte each: 8-bit codes, or 2/3/5/6-bit codes unpacked up front.
+struct AffineBytes {
+  const uint8_t* codes;
+  int64_t row_bytes;
+  const WeightRef* w;
+  __m512i operator()(int64_t row, int64_t s) const {
+    const int64_t groups = w->cols / w->group_size, g = row * groups + s * 32 / w->group_size;
+    const __m512 sc = _mm512_set1_ps(load_float(w->scales, w->scale_dtype, g));
+    const __m512 bi = _mm512_set1_ps(load_float(w->biases, w->scale_dtype, g));
+    const auto* p = reinterpret_cast<const __m128i*>(codes + row * row_bytes + s * 32);
+    const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(p)));
+    const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(p + 1)));
+    return to_bf16(_mm512_fmadd_ps(lo, sc, bi), _mm512_fmadd_ps(hi, sc, bi));
+  }
+};
+
+// Affine 4-bit codes: a byte holds value 2j in its low and 2j + 1 in its high nibble.
+struct AffineNibbles {
+  const uint8_t* codes;
+  const WeightRef* w;
+  __m512i operator()(int64_t row, int64_t s) const {
+    const int64_t groups = w->cols / w->group_size, g = row * groups + s * 32 / w->group_size;
+    const __m512 sc = _mm512_set1_ps(load_float(w->scales, w->scale_dtype, g));
+    const __m512 bi = _mm512_set1_ps(load_float(w->biases, w->scale_dtype, g));
+    const __m512i d = _mm512_cvtepu8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + row * (w->cols / 2) + s * 16)));
+    const __m512 even = _mm512_cvtepi32_ps(_mm512_and_si512(d, _mm512_set1_epi32(15)));
+    const __m512 odd = _mm512_cvtepi32_ps(_mm512_srli_epi32(d, 4));
+    return interleave_halves(to_bf16(_mm512_fmadd_ps(even, sc, bi), _mm512_fmadd_ps(odd, sc, bi)));
+  }
+};
+
+// mxfp4: E2M1 nibbles (as 2x their value) times the block's E8M0 scale (halved).
+struct MxFp4Nibbles {
+  const uint8_t* codes;
+  const uint8_t* scales;
+  int64_t cols;
+  __m512 lut;
+  __m512i operator()(int64_t row, int64_t s) const {
+    const __m512 sc = _mm512_set1_ps(qdetail::kE8m0Half[scales[row * (cols / 32) + s]]);
+    const __m512i d = _mm512_cvtepu8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + row * (cols / 2) + s * 16)));
+    const __m512 even = _mm512_permutexvar_ps(_mm512_and_si512(d, _mm512_set1_epi32(15)), lut);
     const __m512 odd = _mm512_permutexvar_ps(_mm512_srli_epi32(d, 4), lut);
-    _mm512_storeu_si512(dst + j,
-                        interleave_halves(to_bf16(_mm512_mul_ps(even, s), _mm512_mul_ps(odd, s))));
+    return interleave_halves(to_bf16(_mm512_mul_ps(even, sc), _mm512_mul_ps(odd, sc)));
   }
-}
+};
 
-void float_row(const WeightRef& w, int64_t row, uint16_t* dst) {
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  if (w.format == WeightFormat::BF16) {
-    std::memcpy(dst, base + row * w.cols * 2, static_cast<size_t>(w.cols) * 2);
-    return;
-  }
-  const DType dt = w.format == WeightFormat::F16 ? DType::F16 : DType::F32;
-  for (int64_t j = 0; j < w.cols; ++j) {
-    dst[j] = f32_to_bf16(load_float(base + row * w.cols * dtype_size(dt), dt, j));
+template <class Reader>
+void write_tiles(const Reader& read, int64_t rows, int64_t k_steps, uint16_t* dst) {
+  for (int64_t t = 0; t * 16 < rows; ++t) {
+    const int64_t n = std::min<int64_t>(16, rows - t * 16);
+    for (int64_t s = 0; s < k_steps; ++s) {
+      __m512i v[16];
+      for (int64_t i = 0; i < 16; ++i) v[i] = i < n ? read(t * 16 + i, s) : _mm512_setzero_si512();
+      transpose16(v);
+      uint16_t* tile = dst + (t * k_steps + s) * 512;
+      for (int p = 0; p < 16; ++p) _mm512_storeu_si512(tile + p * 32, v[p]);
+    }
   }
 }
 
 }  // namespace
 
-void weight_rows_bf16(const WeightRef& w, int64_t row0, int64_t rows, uint16_t* dst, int64_t ld) {
-  thread_local std::vector<uint8_t> unpacked;
+void weight_tiles_bf16(const WeightRef& w, int64_t row0, int64_t rows, int64_t k_steps,
+                       uint16_t* dst) {
+  thread_local std::vector<uint8_t> staged;  // rows converted or unpacked up front
   const auto* data = static_cast<const uint8_t*>(w.data);
-  for (int64_t i = 0; i < rows; ++i) {
-    const int64_t row = row0 + i;
-    uint16_t* out = dst + i * ld;
-    switch (w.format) {
-      case WeightFormat::F32:
-      case WeightFormat::F16:
-      case WeightFormat::BF16:
-        float_row(w, row, out);
-        break;
-      case WeightFormat::Affine: {
-        const uint8_t* codes = data + row * (w.cols * w.bits / 8);
-        if (w.bits == 4) {
-          affine_nibbles(codes, w, row, out);
-        } else if (w.bits == 8) {
-          affine_bytes(codes, w, row, out);
-        } else {
-          unpacked.resize(static_cast<size_t>(w.cols));
-          qdetail::unpack_row_bytes(codes, w.cols, w.bits, unpacked.data());
-          affine_bytes(unpacked.data(), w, row, out);
-        }
-        break;
+  switch (w.format) {
+    case WeightFormat::F32:
+    case WeightFormat::F16:
+    case WeightFormat::BF16: {
+      if (w.format == WeightFormat::BF16 && w.cols % 32 == 0) {
+        return write_tiles(Bf16Rows{data + row0 * w.cols * 2, w.cols}, rows, k_steps, dst);
       }
-      case WeightFormat::MxFp4:
-        mxfp4(data + row * (w.cols / 2),
-              static_cast<const uint8_t*>(w.scales) + row * (w.cols / 32), w.cols, out);
-        break;
+      const int64_t ld = k_steps * 32;
+      const DType dt = w.format == WeightFormat::F32   ? DType::F32
+                       : w.format == WeightFormat::F16 ? DType::F16
+                                                       : DType::BF16;
+      staged.assign(static_cast<size_t>(rows * ld * 2), 0);
+      auto* out = reinterpret_cast<uint16_t*>(staged.data());
+      for (int64_t i = 0; i < rows; ++i) {
+        const uint8_t* src = data + (row0 + i) * w.cols * dtype_size(dt);
+        for (int64_t j = 0; j < w.cols; ++j) out[i * ld + j] = f32_to_bf16(load_float(src, dt, j));
+      }
+      return write_tiles(Bf16Rows{staged.data(), ld}, rows, k_steps, dst);
     }
-    std::memset(out + w.cols, 0, static_cast<size_t>(ld - w.cols) * 2);
+    case WeightFormat::Affine: {
+      const WeightRef shifted = [&] {
+        WeightRef r = w;  // scales and biases of row row0 become row 0
+        const int64_t offset = row0 * (w.cols / w.group_size) * dtype_size(w.scale_dtype);
+        r.scales = static_cast<const uint8_t*>(w.scales) + offset;
+        r.biases = static_cast<const uint8_t*>(w.biases) + offset;
+        return r;
+      }();
+      const int64_t row_bytes = w.cols * w.bits / 8;
+      const uint8_t* codes = data + row0 * row_bytes;
+      if (w.bits == 4) return write_tiles(AffineNibbles{codes, &shifted}, rows, k_steps, dst);
+      if (w.bits == 8) {
+        return write_tiles(AffineBytes{codes, row_bytes, &shifted}, rows, k_steps, dst);
+      }
+      staged.resize(static_cast<size_t>(rows * w.cols));
+      for (int64_t i = 0; i < rows; ++i) {
+        qdetail::unpack_row_bytes(codes + i * row_bytes, w.cols, w.bits,
+                                  staged.data() + i * w.cols);
+      }
+      return write_tiles(AffineBytes{staged.data(), w.cols, &shifted}, rows, k_steps, dst);
+    }
+    case WeightFormat::MxFp4: {
+      alignas(64) float table[16];
+      for (int i = 0; i < 16; ++i) table[i] = static_cast<float>(qdetail::kFp4x2[i]);
+      const MxFp4Nibbles read{data + row0 * (w.cols / 2),
+                              static_cast<const uint8_t*>(w.scales) + row0 * (w.cols / 32), w.cols,
+                              _mm512_load_ps(table)};
+      return write_tiles(read, rows, k_steps, dst);
+    }
   }
 }
 
