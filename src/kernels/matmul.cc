@@ -21,15 +21,34 @@ int64_t row_grain(int64_t m, int64_t cols) {
   return std::max<int64_t>(4, (int64_t{1} << 17) / std::max<int64_t>(1, m * cols));
 }
 
-// The tile path (amx.h) for all of `outputs`: one packing of x, then panels of rows from every
-// weight handed to the threads together.
+// The tile paths (amx.h) for all of `outputs`: one packing of x, then panels of rows from every
+// weight handed to the threads together. Integer tiles when every weight takes them with the
+// same code order, bf16 tiles when every weight takes those and none takes integer ones.
 bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outputs) {
   if (m < amx::kMinRows || !amx::enabled()) return false;
+  const WeightRef& first = *outputs.front().w;
+  bool int8 = true, any_int8 = false, bf16 = true;
   for (const auto& o : outputs) {
-    if (!amx::supports(*o.w) || o.w->cols != outputs.front().w->cols) return false;
+    int8 = int8 && amx::supports_int8(*o.w) && o.w->bits == first.bits;
+    any_int8 = any_int8 || amx::supports_int8(*o.w);
+    bf16 = bf16 && amx::supports(*o.w);
+    if (o.w->cols != first.cols) return false;
+  }
+  if (!int8 && (any_int8 || !bf16)) {
+    // Mixed: each weight takes the path its own product would, so grouping never changes y.
+    if (outputs.size() == 1) return false;
+    for (const auto& o : outputs) matmul_group(x, m, std::span(&o, 1));
+    return true;
   }
   thread_local amx::ActPacker packer;
-  const amx::PackedActs acts = packer.pack(x, m, outputs.front().w->cols);
+  thread_local amx::Int8ActPacker int8_packer;
+  amx::PackedActs acts;
+  amx::Int8Acts int8_acts;
+  if (int8) {
+    int8_acts = int8_packer.pack(x, m, first.cols, first.bits == 4);
+  } else {
+    acts = packer.pack(x, m, first.cols);
+  }
   std::vector<int64_t> starts{0};  // first global panel of each weight
   for (const auto& o : outputs) {
     starts.push_back(starts.back() + (o.w->rows + amx::kPanelRows - 1) / amx::kPanelRows);
@@ -39,8 +58,13 @@ bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> o
       const int64_t lo = std::max(p0, starts[i]), hi = std::min(p1, starts[i + 1]);
       if (lo >= hi) continue;
       const MatmulOutput& o = outputs[i];
-      amx::matmul_rows(acts, *o.w, o.bias, o.y, (lo - starts[i]) * amx::kPanelRows,
-                       std::min(o.w->rows, (hi - starts[i]) * amx::kPanelRows));
+      const int64_t r0 = (lo - starts[i]) * amx::kPanelRows;
+      const int64_t r1 = std::min(o.w->rows, (hi - starts[i]) * amx::kPanelRows);
+      if (int8) {
+        amx::int8_matmul_rows(int8_acts, *o.w, o.bias, o.y, r0, r1);
+      } else {
+        amx::matmul_rows(acts, *o.w, o.bias, o.y, r0, r1);
+      }
     }
   });
   return true;

@@ -48,24 +48,31 @@ std::string describe(const WeightSpec& s, int64_t m) {
          std::to_string(s.rows) + " cols " + std::to_string(s.cols) + " m " + std::to_string(m);
 }
 
-// The tiles accumulate in f32: against the oracle (same bf16 inputs, f64 sums) the error is
+// The tiles accumulate in f32: against the oracle (same rounded inputs, f64 sums) the error is
 // f32 rounding, far below 1e-5 of the magnitude for these lengths, and a wrong tile, panel
 // edge or column order is off by the magnitude itself. Against exact f32 arithmetic, rounding
-// x and w to bf16 moves each product by at most 2^-8 of its size.
+// x and w to bf16 moves each product by at most 2^-8 of its size; rounding x to int8 (the
+// integer tiles, affine 4/8-bit in groups of 64 or 128) by at most half a step of max|x| / 127.
 void check(const WeightSpec& spec, int64_t m, bool with_bias) {
   const auto w = testing::make_random_weight(spec);
   const auto x = testing::random_floats(m * spec.cols, spec.seed + 7);
   const std::vector<float> bias = testing::random_floats(spec.rows, spec.seed + 9);
   const float* b = with_bias ? bias.data() : nullptr;
   std::vector<float> want(m * spec.rows), exact(m * spec.rows), y(m * spec.rows, NAN);
-  kernels::ref::matmul_bf16(x.data(), m, w.ref, b, want.data());
+  const bool int8 = kernels::amx::supports_int8(w.ref);
+  if (int8) {
+    kernels::ref::matmul_int8_acts(x.data(), m, w.ref, b, want.data(), kernels::amx::kInt8Block);
+  } else {
+    kernels::ref::matmul_bf16(x.data(), m, w.ref, b, want.data());
+  }
   kernels::ref::matmul(x.data(), m, w.ref, b, exact.data());
   kernels::matmul(x.data(), m, w.ref, b, y.data());
   const auto mag = magnitudes(x, m, w.ref);
-  const std::string what = describe(spec, m);
+  const std::string what = describe(spec, m) + (int8 ? " (int8 tiles)" : " (bf16 tiles)");
+  const double exact_rel = int8 ? 1.0 / 127 : std::ldexp(1.0, -8);
   for (size_t i = 0; i < y.size(); ++i) {
     ASSERT_NEAR(y[i], want[i], 1e-5 * mag[i] + 1e-6) << what << " at " << i;
-    ASSERT_NEAR(y[i], exact[i], std::ldexp(mag[i], -8) + 1e-6) << what << " vs f32, at " << i;
+    ASSERT_NEAR(y[i], exact[i], exact_rel * mag[i] + 1e-6) << what << " vs f32, at " << i;
   }
 }
 
@@ -100,6 +107,32 @@ TEST_F(AmxMatmul, AffineEveryBitsAndGroup) {
         s.misalign = sd == DType::F32 ? 1 : 0;
         s.seed = static_cast<unsigned>(bits * 100 + group);
         check(s, 12, group == 64);
+      }
+    }
+  }
+}
+
+// Every code at 255 (8-bit) or 15 (4-bit) against activations at +-max: the largest int32 sums
+// the integer tiles produce.
+TEST_F(AmxMatmul, ExtremeCodesAndActivations) {
+  for (int bits : {4, 8}) {
+    for (float sign : {1.0f, -1.0f}) {
+      WeightSpec s;
+      s.format = WeightFormat::Affine;
+      s.bits = bits;
+      s.group_size = 64;
+      s.scale_dtype = DType::F32;
+      s.rows = 20;
+      s.cols = 512;
+      auto w = testing::make_random_weight(s);
+      std::fill(w.data.begin(), w.data.end(), uint8_t{0xFF});
+      const int64_t m = 17;
+      std::vector<float> x(m * s.cols, sign), want(m * s.rows), y(m * s.rows);
+      kernels::ref::matmul_int8_acts(x.data(), m, w.ref, nullptr, want.data(), 64);
+      kernels::matmul(x.data(), m, w.ref, nullptr, y.data());
+      const auto mag = magnitudes(x, m, w.ref);
+      for (size_t i = 0; i < y.size(); ++i) {
+        ASSERT_NEAR(y[i], want[i], 1e-5 * mag[i] + 1e-6) << bits << "-bit at " << i;
       }
     }
   }

@@ -12,8 +12,8 @@
 
 namespace mlxlm::kernels::amx {
 
-// True when the CPU has AMX-BF16 and AVX-512 (F, BW, VL, DQ, BF16) and the kernel has granted
-// this process the tile state (arch_prctl). Checked once per process.
+// True when the CPU has AMX-BF16, AMX-INT8 and AVX-512 (F, BW, VL, DQ, BF16, VBMI) and the kernel
+// has granted this process the tile state (arch_prctl). Checked once per process.
 bool available();
 // available() and not switched off, by set_enabled(false) or MLXLM_AMX=0 in the environment.
 bool enabled();
@@ -55,5 +55,42 @@ constexpr int64_t kPanelRows = 32;
 // y[i, r] = x_i · w_r (+ bias[r]) for r in [row_begin, row_end) and every activation row.
 void matmul_rows(const PackedActs& x, const WeightRef& w, const float* bias, float* y,
                  int64_t row_begin, int64_t row_end);
+
+// The integer tile path (`tdpbusd`) for affine 4- and 8-bit weights with groups of 64 or 128:
+// the codes themselves are the unsigned A operand, the activations are quantized to int8 in
+// blocks of 64 (one scale each, as the Highway kernels do in blocks of 32), and each 64-column
+// tile product is rescaled by its weight and activation scales into f32 accumulators. Half the
+// bytes per multiply-add of the bf16 tiles and no dequantization to floats.
+bool supports_int8(const WeightRef& w);
+
+constexpr int64_t kInt8Block = 64;
+
+// Activations quantized for the integer tiles: blocks of 16 rows; per block and 64-column step
+// a 1 KiB tile whose row p holds, for each of the 16 rows, the codes of columns 4p .. 4p + 3
+// (in the weight's code order: 4-bit weights unpack a step's even columns, then its odd ones),
+// and 16 scales and 16 sums of the dequantized values.
+struct Int8Acts {
+  const int8_t* q = nullptr;
+  const float* scale = nullptr;  // [row block][step][16]
+  const float* sum = nullptr;    // [row block][step][16]
+  int64_t m = 0;
+  int64_t k = 0;
+  int64_t row_blocks = 0;  // ceil(m / 16)
+  int64_t k_blocks = 0;    // k / 64
+  bool nibbles = false;    // code order of 4-bit weights
+};
+
+class Int8ActPacker {
+ public:
+  // x [m, k], k a multiple of 64; `nibbles` for 4-bit weights. Threads over blocks of rows.
+  Int8Acts pack(const float* x, int64_t m, int64_t k, bool nibbles);
+
+ private:
+  std::vector<int8_t> q_;
+  std::vector<float> scale_, sum_;
+};
+
+void int8_matmul_rows(const Int8Acts& x, const WeightRef& w, const float* bias, float* y,
+                      int64_t row_begin, int64_t row_end);
 
 }  // namespace mlxlm::kernels::amx

@@ -26,9 +26,10 @@ bool detect() {
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;  // OSXSAVE
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
   const bool avx512 = (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) &&
-                      (b & (1u << 31));                   // F, DQ, BW, VL
-  const bool amx = (d & (1u << 22)) && (d & (1u << 24));  // AMX-BF16, AMX-TILE
-  if (!avx512 || !amx) return false;
+                      (b & (1u << 31));  // F, DQ, BW, VL
+  const bool vbmi = c & (1u << 1);
+  const bool amx = (d & (1u << 22)) && (d & (1u << 24)) && (d & (1u << 25));  // BF16, TILE, INT8
+  if (!avx512 || !vbmi || !amx) return false;
   if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return false;  // AVX512_BF16
   // The OS must save the opmask, ZMM and tile state (XCR0 bits 5-7, 17, 18).
   const uint64_t xcr0 = read_xcr0();
@@ -63,6 +64,11 @@ void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
 bool supports(const WeightRef& w) {
   return w.format == WeightFormat::BF16 || w.format == WeightFormat::Affine ||
          w.format == WeightFormat::MxFp4;
+}
+
+bool supports_int8(const WeightRef& w) {
+  return w.format == WeightFormat::Affine && (w.bits == 4 || w.bits == 8) &&
+         (w.group_size == 64 || w.group_size == 128);
 }
 
 }  // namespace mlxlm::kernels::amx

@@ -13,7 +13,7 @@
 
 // clang-format off
 #if defined(__clang__)
-#define MLXLM_AMX_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,amx-tile,amx-bf16,fma,f16c,bmi2\"))), apply_to = function)")
+#define MLXLM_AMX_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,amx-tile,amx-bf16,amx-int8,fma,f16c,bmi2\"))), apply_to = function)")
 #define MLXLM_AMX_END _Pragma("clang attribute pop")
 #else
 // GCC 12's AVX-512 intrinsics initialise their undefined vectors from themselves, which
@@ -21,7 +21,7 @@
 // passed in registers, which only the region's own functions do.
 #define MLXLM_AMX_BEGIN                                                                      \
   _Pragma("GCC push_options")                                                                \
-  _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,amx-tile,amx-bf16,fma,f16c,bmi2\")") \
+  _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,amx-tile,amx-bf16,amx-int8,fma,f16c,bmi2\")") \
   _Pragma("GCC diagnostic push")                                                             \
   _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")                                \
   _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                    \
@@ -39,6 +39,8 @@
 #define MLXLM_TILE_ZERO(t) asm volatile("tilezero %%tmm" #t ::)
 // tmm c += tmm a (16 x 32 bf16) · tmm b (16 x 16 bf16 pairs), in f32.
 #define MLXLM_TILE_DP_BF16(c, a, b) asm volatile("tdpbf16ps %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+// tmm c (int32) += tmm a (16 x 64 unsigned bytes) · tmm b (16 x 16 groups of 4 signed bytes).
+#define MLXLM_TILE_DP_U8S8(c, a, b) asm volatile("tdpbusd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 #define MLXLM_TILE_RELEASE() asm volatile("tilerelease" ::: "memory")
 
 namespace mlxlm::kernels::amx {

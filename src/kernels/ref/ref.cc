@@ -89,14 +89,15 @@ void attention(const AttentionArgs& a) {
 
 namespace mlxlm::kernels::ref {
 
-void matmul_int8_acts(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y) {
+void matmul_int8_acts(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y,
+                      int64_t block) {
   std::vector<float> xr(static_cast<size_t>(m * w.cols));
-  for (int64_t i = 0; i < m * w.cols; i += 32) {
+  for (int64_t i = 0; i < m * w.cols; i += block) {
     double amax = 0;
-    for (int64_t j = i; j < i + 32; ++j) amax = std::max(amax, std::fabs(double{x[j]}));
+    for (int64_t j = i; j < i + block; ++j) amax = std::max(amax, std::fabs(double{x[j]}));
     const float d = static_cast<float>(amax) / 127.0f;
     const float id = d > 0 ? 1.0f / d : 0.0f;
-    for (int64_t j = i; j < i + 32; ++j) {
+    for (int64_t j = i; j < i + block; ++j) {
       xr[j] = d * static_cast<float>(std::nearbyint(x[j] * id));
     }
   }

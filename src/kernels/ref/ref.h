@@ -10,9 +10,11 @@
 namespace mlxlm::kernels::ref {
 
 void matmul(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y);
-// matmul with x first rounded as the quantized kernels round it: blocks of 32 values,
-// scale = max|x| / 127, q = round-half-even(x / scale).
-void matmul_int8_acts(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y);
+// matmul with x first rounded as the quantized kernels round it: blocks of `block` values
+// (32 for the Highway kernels, 64 for the AMX integer tiles), scale = max|x| / 127,
+// q = round-half-even(x / scale).
+void matmul_int8_acts(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y,
+                      int64_t block = 32);
 // matmul with x and the dequantized weights first rounded to bf16 (nearest even), as the AMX
 // tile products round them.
 void matmul_bf16(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y);
