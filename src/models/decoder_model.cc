@@ -5,6 +5,7 @@
 #include "base/error.h"
 #include "cache/kv_cache.h"
 #include "models/weight_loader.h"
+#include "nn/scratch.h"
 
 namespace mlxlm {
 
@@ -87,21 +88,21 @@ Tensor DecoderModel::forward(std::span<const int32_t> tokens, int64_t batch, Pro
   }
   const int64_t length = static_cast<int64_t>(tokens.size()) / batch;
   const int64_t hidden = info_.hidden_size;
-  std::vector<float> x(tokens.size() * hidden);
-  embed_.lookup(tokens.data(), static_cast<int64_t>(tokens.size()), x.data());
+  float* x = scratch(ScratchSlot::Hidden, static_cast<int64_t>(tokens.size()) * hidden);
+  embed_.lookup(tokens.data(), static_cast<int64_t>(tokens.size()), x);
   for (size_t i = 0; i < layers_.size(); ++i) {
     auto* layer_cache = dynamic_cast<AttentionCache*>(cache[i].get());
     if (layer_cache == nullptr) {
       throw InvalidInput("models", "layer " + std::to_string(i) +
                                        " needs an attention cache, got " + cache[i]->class_name());
     }
-    layers_[i].forward(x.data(), batch, length, *layer_cache);
+    layers_[i].forward(x, batch, length, *layer_cache);
   }
 
   const int64_t out_len = last_only ? 1 : length;
   std::vector<float> h(batch * out_len * hidden);
   for (int64_t b = 0; b < batch; ++b) {
-    const float* src = x.data() + (b * length + (length - out_len)) * hidden;
+    const float* src = x + (b * length + (length - out_len)) * hidden;
     std::memcpy(h.data() + b * out_len * hidden, src, out_len * hidden * sizeof(float));
   }
   norm_.forward(h.data(), batch * out_len, h.data());

@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "kernels/attention.h"
 #include "kernels/quantized_attention.h"
+#include "nn/scratch.h"
 
 namespace mlxlm {
 
@@ -50,11 +51,12 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
                         float* out) const {
   const int64_t rows = batch * length;
   const int64_t hd = cfg_.head_dim;
-  std::vector<float> q(rows * cfg_.n_heads * hd), k(rows * cfg_.n_kv_heads * hd),
-      v(rows * cfg_.n_kv_heads * hd);
-  forward_group(x, rows, {{&w_.q_proj, q.data()}, {&w_.k_proj, k.data()}, {&w_.v_proj, v.data()}});
-  if (w_.q_norm) w_.q_norm->forward(q.data(), rows * cfg_.n_heads, q.data());
-  if (w_.k_norm) w_.k_norm->forward(k.data(), rows * cfg_.n_kv_heads, k.data());
+  float* q = scratch(ScratchSlot::AttnQ, rows * cfg_.n_heads * hd);
+  float* k = scratch(ScratchSlot::AttnK, rows * cfg_.n_kv_heads * hd);
+  float* v = scratch(ScratchSlot::AttnV, rows * cfg_.n_kv_heads * hd);
+  forward_group(x, rows, {{&w_.q_proj, q}, {&w_.k_proj, k}, {&w_.v_proj, v}});
+  if (w_.q_norm) w_.q_norm->forward(q, rows * cfg_.n_heads, q);
+  if (w_.k_norm) w_.k_norm->forward(k, rows * cfg_.n_kv_heads, k);
 
   // mlx-lm builds the mask and reads the offsets before the cache takes the new tokens.
   const std::vector<int64_t> offsets = cache.row_offsets(batch);
@@ -62,24 +64,23 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
   std::vector<int64_t> positions(length);
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t t = 0; t < length; ++t) positions[t] = offsets[b] + t;
-    rope_->apply(q.data() + b * length * cfg_.n_heads * hd, length, cfg_.n_heads, hd,
-                 positions.data());
-    rope_->apply(k.data() + b * length * cfg_.n_kv_heads * hd, length, cfg_.n_kv_heads, hd,
+    rope_->apply(q + b * length * cfg_.n_heads * hd, length, cfg_.n_heads, hd, positions.data());
+    rope_->apply(k + b * length * cfg_.n_kv_heads * hd, length, cfg_.n_kv_heads, hd,
                  positions.data());
   }
 
-  KVBlock kv = cache.update_and_fetch(
-      to_heads_major(k.data(), batch, length, cfg_.n_kv_heads, hd, cfg_.kv_dtype),
-      to_heads_major(v.data(), batch, length, cfg_.n_kv_heads, hd, cfg_.kv_dtype));
+  KVBlock kv =
+      cache.update_and_fetch(to_heads_major(k, batch, length, cfg_.n_kv_heads, hd, cfg_.kv_dtype),
+                             to_heads_major(v, batch, length, cfg_.n_kv_heads, hd, cfg_.kv_dtype));
   if (mask.is_array()) {
     MLXLM_CHECK(mask.q_len == length && mask.kv_len == kv.length, "nn", "mask ", mask.q_len, "x",
                 mask.kv_len, " for ", length, " queries over ", kv.length, " keys");
   }
 
-  std::vector<float> attn(rows * cfg_.n_heads * hd);
+  float* attn = scratch(ScratchSlot::AttnOut, rows * cfg_.n_heads * hd);
   for (int64_t b = 0; b < batch; ++b) {
-    const float* qb = q.data() + b * length * cfg_.n_heads * hd;
-    float* ob = attn.data() + b * length * cfg_.n_heads * hd;
+    const float* qb = q + b * length * cfg_.n_heads * hd;
+    float* ob = attn + b * length * cfg_.n_heads * hd;
     const uint8_t* mb = mask.is_array() ? mask.row_data(b) : nullptr;
     // Without an array mask: causal, aligned so that the last query sees the last key.
     const int64_t q_offset = kv.length - length;
@@ -132,7 +133,7 @@ void Attention::forward(const float* x, int64_t batch, int64_t length, Attention
     a.out = ob;
     kernels::attention(a);
   }
-  w_.o_proj.forward(attn.data(), rows, out);
+  w_.o_proj.forward(attn, rows, out);
 }
 
 }  // namespace mlxlm

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernels/ops.h"
+#include "nn/scratch.h"
 
 namespace mlxlm {
 
@@ -16,13 +17,14 @@ DecoderBlock::DecoderBlock(RMSNorm input_norm, Attention attention, RMSNorm post
 void DecoderBlock::forward(float* x, int64_t batch, int64_t length, AttentionCache& cache) const {
   const int64_t rows = batch * length;
   const int64_t n = rows * input_norm_.dim();
-  std::vector<float> normed(n), delta(n);
-  input_norm_.forward(x, rows, normed.data());
-  attention_.forward(normed.data(), batch, length, cache, delta.data());
-  kernels::add_inplace(x, delta.data(), n);
-  post_attention_norm_.forward(x, rows, normed.data());
-  mlp_.forward(normed.data(), rows, delta.data());
-  kernels::add_inplace(x, delta.data(), n);
+  float* normed = scratch(ScratchSlot::BlockNormed, n);
+  float* delta = scratch(ScratchSlot::BlockDelta, n);
+  input_norm_.forward(x, rows, normed);
+  attention_.forward(normed, batch, length, cache, delta);
+  kernels::add_inplace(x, delta, n);
+  post_attention_norm_.forward(x, rows, normed);
+  mlp_.forward(normed, rows, delta);
+  kernels::add_inplace(x, delta, n);
 }
 
 }  // namespace mlxlm

@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "kernels/ops.h"
+#include "nn/scratch.h"
 
 namespace mlxlm {
 
@@ -16,10 +17,11 @@ GatedMLP::GatedMLP(Linear gate, Linear up, Linear down)
 
 void GatedMLP::forward(const float* x, int64_t rows, float* out) const {
   const int64_t inter = up_.out_features();
-  std::vector<float> g(rows * inter), u(rows * inter);
-  forward_group(x, rows, {{&gate_, g.data()}, {&up_, u.data()}});
-  kernels::silu_mul(g.data(), u.data(), rows * inter, g.data());
-  down_.forward(g.data(), rows, out);
+  float* g = scratch(ScratchSlot::MlpGate, rows * inter);
+  float* u = scratch(ScratchSlot::MlpUp, rows * inter);
+  forward_group(x, rows, {{&gate_, g}, {&up_, u}});
+  kernels::silu_mul(g, u, rows * inter, g);
+  down_.forward(g, rows, out);
 }
 
 }  // namespace mlxlm

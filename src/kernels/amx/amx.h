@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/aligned_vector.h"
+
 #include "kernels/weight.h"
 
 namespace mlxlm::kernels::amx {
@@ -46,7 +48,7 @@ class ActPacker {
   PackedActs pack(const float* x, int64_t m, int64_t k);
 
  private:
-  std::vector<uint16_t> buf_;
+  AlignedVector<uint16_t> buf_;
 };
 
 // Output rows per tile panel; callers split work on multiples of it.
@@ -86,7 +88,7 @@ class Int8ActPacker {
   Int8Acts pack(const float* x, int64_t m, int64_t k, bool nibbles);
 
  private:
-  std::vector<int8_t> q_;
+  AlignedVector<int8_t> q_;
   std::vector<float> scale_, sum_;
 };
 

@@ -114,7 +114,7 @@ void matmul_rows(const PackedActs& x, const WeightRef& w, const float* bias, flo
                  int64_t row_begin, int64_t row_end) {
   if (row_begin >= row_end || x.m == 0) return;
   load_full_tiles();
-  thread_local std::vector<uint16_t> panel;
+  thread_local AlignedVector<uint16_t> panel;
   panel.resize(static_cast<size_t>(2 * x.k_steps * 512));
   const auto* tiles = reinterpret_cast<const char*>(panel.data());
   for (int64_t r = row_begin; r < row_end; r += kPanelRows) {

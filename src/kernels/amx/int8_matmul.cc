@@ -4,6 +4,7 @@
 // into f32 accumulators [weight row][activation row] that stay in L1, and the group biases
 // enter through the activation sums: y = sum_steps ws * xs * (codes . xq) + wb * sum(x).
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/amx/amx.h"
@@ -24,10 +25,10 @@ constexpr int64_t kTileBytes = 1024;
 
 // One panel's A tiles and its scales and biases per step ([32 rows][step]); rows past the
 // weight are zero. Tile (i, s) starts at tiles[i] + s * step_bytes, rows `stride` bytes apart:
-// 8-bit codes are tiles where they lie, 4-bit codes are unpacked into `codes`
+// aligned 8-bit codes are tiles where they lie, others are copied (4-bit: unpacked) into `codes`
 // ([row tile][step][16 rows][64 codes]).
 struct Panel {
-  std::vector<uint8_t> codes;
+  AlignedVector<uint8_t> codes;
   std::vector<float> scale, bias;
   const uint8_t* tiles[2] = {};
   int64_t stride = 0;
@@ -73,7 +74,9 @@ void prepare_panel(const WeightRef& w, int64_t row0, int64_t rows, int64_t steps
       bi[s] = bi[s / 2];
     }
   }
-  if (w.bits == 8 && rows == 32) {
+  // In place only on cache-line boundaries: a tile load whose rows straddle lines is ~5x slower.
+  const bool aligned = reinterpret_cast<uintptr_t>(data) % 64 == 0 && row_bytes % 64 == 0;
+  if (w.bits == 8 && rows == 32 && aligned) {
     p.tiles[0] = data;
     p.tiles[1] = data + 16 * row_bytes;
     p.stride = row_bytes;
