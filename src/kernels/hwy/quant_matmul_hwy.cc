@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/hwy/avx512_vnni.h"
 #include "kernels/hwy/dispatch.h"
 #include "kernels/hwy/scalar_load.h"
 
@@ -21,6 +22,9 @@
 #include "kernels/hwy/x86_int8-inl.h"
 
 HWY_BEFORE_NAMESPACE();
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_BEGIN
+#endif
 namespace mlxlm::kernels::HWY_NAMESPACE {
 namespace q = qdetail;
 
@@ -367,6 +371,9 @@ void MatmulQuantRows(const QuantizedActs& a, const WeightRef& w, const float* bi
 }
 
 }  // namespace mlxlm::kernels::HWY_NAMESPACE
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_END
+#endif
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE

@@ -9,10 +9,15 @@
 
 #include <hwy/highway.h>
 
+#include "kernels/hwy/avx512_vnni.h"
+
 #include "kernels/hwy/quant_codes.h"
 #include "tensor/dtype.h"
 
 HWY_BEFORE_NAMESPACE();
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_BEGIN
+#endif
 namespace mlxlm::kernels::HWY_NAMESPACE {
 namespace q = qdetail;
 
@@ -130,6 +135,9 @@ HWY_INLINE __m256 LoadScales8(const void* base, int64_t i) {
 #endif  // MLXLM_X86_INT8
 
 }  // namespace mlxlm::kernels::HWY_NAMESPACE
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_END
+#endif
 HWY_AFTER_NAMESPACE();
 
 #endif  // per-target include guard
