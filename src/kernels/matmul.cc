@@ -22,12 +22,14 @@ int64_t row_grain(int64_t m, int64_t cols) {
 }
 
 // The tile paths (amx.h) for all of `outputs`: one packing of x, then panels of rows from every
-// weight handed to the threads together. Integer tiles when every weight takes them with the
-// same code order, bf16 tiles when every weight takes those and none takes integer ones.
+// weight handed to the threads together. Integer products (AMX tiles, else AVX-512 VNNI) when
+// every weight takes them with the same code order, bf16 tiles when there are tiles and every
+// weight takes those and none takes integer ones.
 bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outputs) {
   if (m < amx::kMinRows || !amx::enabled()) return false;
+  const bool tiles = amx::tiles_enabled();  // else VNNI, which has only the integer product
   const WeightRef& first = *outputs.front().w;
-  bool int8 = true, any_int8 = false, bf16 = true;
+  bool int8 = true, any_int8 = false, bf16 = tiles;
   for (const auto& o : outputs) {
     int8 = int8 && amx::supports_int8(*o.w) && o.w->bits == first.bits;
     any_int8 = any_int8 || amx::supports_int8(*o.w);
@@ -60,8 +62,10 @@ bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> o
       const MatmulOutput& o = outputs[i];
       const int64_t r0 = (lo - starts[i]) * amx::kPanelRows;
       const int64_t r1 = std::min(o.w->rows, (hi - starts[i]) * amx::kPanelRows);
-      if (int8) {
+      if (int8 && tiles) {
         amx::int8_matmul_rows(int8_acts, *o.w, o.bias, o.y, r0, r1);
+      } else if (int8) {
+        amx::vnni_int8_matmul_rows(int8_acts, *o.w, o.bias, o.y, r0, r1);
       } else {
         amx::matmul_rows(acts, *o.w, o.bias, o.y, r0, r1);
       }

@@ -17,11 +17,20 @@ namespace mlxlm::kernels::amx {
 // True when the CPU has AMX-BF16, AMX-INT8 and AVX-512 (F, BW, VL, DQ, BF16, VBMI) and the kernel
 // has granted this process the tile state (arch_prctl). Checked once per process.
 bool available();
-// available() and not switched off, by set_enabled(false) or MLXLM_AMX=0 in the environment.
+// True when the CPU has AVX-512 (F, BW, VL, DQ, VBMI) with VNNI and the OS saves the ZMM
+// state: CPUs without tiles (Zen 4/5, Ice Lake) then run the integer products below on
+// `vpdpbusd` (vnni_int8_matmul_rows), with the same panels and packed activations.
+bool vnni_available();
+// available() or vnni_available(), and not switched off, by set_enabled(false) or MLXLM_AMX=0
+// in the environment: the products with many activation rows take this path.
 bool enabled();
-// Switches the AMX path on or off for the whole process (tests, benchmarks); switching it on
-// has no effect where it is not available.
+// enabled() with AMX tiles (the bf16 path needs them; the integer path prefers them).
+bool tiles_enabled();
+// Switches the path on or off for the whole process (tests, benchmarks); switching it on has
+// no effect where neither kind is available.
 void set_enabled(bool on);
+// Makes the integer products use VNNI even where tiles exist (tests, benchmarks).
+void set_prefer_vnni(bool on);
 
 // Weight formats the tile path multiplies: bf16, and every quantized format (dequantized to
 // bf16 per panel). f32 and f16 weights keep the Highway kernels, which do not round them.
@@ -94,5 +103,8 @@ class Int8ActPacker {
 
 void int8_matmul_rows(const Int8Acts& x, const WeightRef& w, const float* bias, float* y,
                       int64_t row_begin, int64_t row_end);
+// The same product on AVX-512 VNNI; call only when vnni_available().
+void vnni_int8_matmul_rows(const Int8Acts& x, const WeightRef& w, const float* bias, float* y,
+                           int64_t row_begin, int64_t row_end);
 
 }  // namespace mlxlm::kernels::amx

@@ -21,25 +21,35 @@ uint64_t read_xcr0() {
   return (uint64_t{hi} << 32) | lo;
 }
 
-bool detect() {
+// AVX-512 F, DQ, BW, VL, VBMI and VNNI, with the opmask and ZMM state saved by the OS (XCR0
+// bits 1, 2, 5-7).
+bool detect_vnni() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return false;  // OSXSAVE
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
   const bool avx512 = (b & (1u << 16)) && (b & (1u << 17)) && (b & (1u << 30)) &&
-                      (b & (1u << 31));  // F, DQ, BW, VL
-  const bool vbmi = c & (1u << 1);
+                      (b & (1u << 31));                        // F, DQ, BW, VL
+  const bool vbmi_vnni = (c & (1u << 1)) && (c & (1u << 11));  // VBMI, VNNI
+  const uint64_t need = (7u << 5) | 6u;
+  return avx512 && vbmi_vnni && (read_xcr0() & need) == need;
+}
+
+bool detect() {
+  if (!detect_vnni()) return false;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  __get_cpuid_count(7, 0, &a, &b, &c, &d);
   const bool amx = (d & (1u << 22)) && (d & (1u << 24)) && (d & (1u << 25));  // BF16, TILE, INT8
-  if (!avx512 || !vbmi || !amx) return false;
+  if (!amx) return false;
   if (!__get_cpuid_count(7, 1, &a, &b, &c, &d) || !(a & (1u << 5))) return false;  // AVX512_BF16
-  // The OS must save the opmask, ZMM and tile state (XCR0 bits 5-7, 17, 18).
-  const uint64_t xcr0 = read_xcr0();
-  const uint64_t need = (7u << 5) | (3u << 17) | 6u;
-  if ((xcr0 & need) != need) return false;
+  // The OS must also save the tile state (XCR0 bits 17, 18).
+  const uint64_t need = 3u << 17;
+  if ((read_xcr0() & need) != need) return false;
   // Linux hands out the 8 KiB tile data state only on request (ARCH_REQ_XCOMP_PERM).
   constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
   return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
 }
 #else
+bool detect_vnni() { return false; }
 bool detect() { return false; }
 #endif
 
@@ -49,6 +59,7 @@ bool env_allows() {
 }
 
 std::atomic<bool> g_enabled{env_allows()};
+std::atomic<bool> g_prefer_vnni{false};
 
 }  // namespace
 
@@ -57,9 +68,23 @@ bool available() {
   return yes;
 }
 
-bool enabled() { return g_enabled.load(std::memory_order_relaxed) && available(); }
+bool vnni_available() {
+  static const bool yes = detect_vnni();
+  return yes;
+}
+
+bool enabled() {
+  return g_enabled.load(std::memory_order_relaxed) && (available() || vnni_available());
+}
+
+bool tiles_enabled() {
+  return g_enabled.load(std::memory_order_relaxed) && available() &&
+         !g_prefer_vnni.load(std::memory_order_relaxed);
+}
 
 void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
+
+void set_prefer_vnni(bool on) { g_prefer_vnni.store(on, std::memory_order_relaxed); }
 
 bool supports(const WeightRef& w) {
   return w.format == WeightFormat::BF16 || w.format == WeightFormat::Affine ||

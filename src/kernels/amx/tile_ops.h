@@ -1,8 +1,9 @@
 #pragma once
 // Tile instructions and the target region of the AMX translation units (x86-64 only).
 //
-// Code between MLXLM_AMX_BEGIN and MLXLM_AMX_END is compiled for AVX-512 + AMX; it runs only
-// after amx::available() said yes. Include every other header before MLXLM_AMX_BEGIN: an
+// Code between MLXLM_AMX_BEGIN and MLXLM_AMX_END is compiled for AVX-512 (with VNNI) + AMX; it
+// runs only after amx::available() said yes, or, where it uses no tiles, after
+// amx::vnni_available() did. Include every other header before MLXLM_AMX_BEGIN: an
 // inline function from a shared header compiled inside the region could be the copy the
 // linker keeps for the whole program. Helpers defined inside stay in anonymous namespaces.
 //
@@ -13,7 +14,7 @@
 
 // clang-format off
 #if defined(__clang__)
-#define MLXLM_AMX_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,amx-tile,amx-bf16,amx-int8,fma,f16c,bmi2\"))), apply_to = function)")
+#define MLXLM_AMX_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,avx512vnni,amx-tile,amx-bf16,amx-int8,fma,f16c,bmi2\"))), apply_to = function)")
 #define MLXLM_AMX_END _Pragma("clang attribute pop")
 #else
 // GCC 12's AVX-512 intrinsics initialise their undefined vectors from themselves, which
@@ -21,7 +22,7 @@
 // passed in registers, which only the region's own functions do.
 #define MLXLM_AMX_BEGIN                                                                      \
   _Pragma("GCC push_options")                                                                \
-  _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,amx-tile,amx-bf16,amx-int8,fma,f16c,bmi2\")") \
+  _Pragma("GCC target(\"avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vbmi,avx512vnni,amx-tile,amx-bf16,amx-int8,fma,f16c,bmi2\")") \
   _Pragma("GCC diagnostic push")                                                             \
   _Pragma("GCC diagnostic ignored \"-Wmaybe-uninitialized\"")                                \
   _Pragma("GCC diagnostic ignored \"-Wuninitialized\"")                                    \
