@@ -23,13 +23,13 @@ int64_t row_grain(int64_t m, int64_t cols) {
 
 // The tile paths (amx.h) for all of `outputs`: one packing of x, then panels of rows from every
 // weight handed to the threads together. Integer products (AMX tiles, else AVX-512 VNNI) when
-// every weight takes them with the same code order, bf16 tiles when there are tiles and every
-// weight takes those and none takes integer ones.
+// every weight takes them with the same code order, bf16 products (AMX tiles, else vdpbf16ps)
+// when every weight takes those and none takes integer ones.
 bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outputs) {
   if (m < amx::kMinRows || !amx::enabled()) return false;
-  const bool tiles = amx::tiles_enabled();  // else VNNI, which has only the integer product
+  const bool tiles = amx::tiles_enabled();  // else VNNI, and vdpbf16ps where there is some
   const WeightRef& first = *outputs.front().w;
-  bool int8 = true, any_int8 = false, bf16 = tiles;
+  bool int8 = true, any_int8 = false, bf16 = tiles || amx::dpbf16_available();
   for (const auto& o : outputs) {
     int8 = int8 && amx::supports_int8(*o.w) && o.w->bits == first.bits;
     any_int8 = any_int8 || amx::supports_int8(*o.w);
@@ -66,8 +66,10 @@ bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> o
         amx::int8_matmul_rows(int8_acts, *o.w, o.bias, o.y, r0, r1);
       } else if (int8) {
         amx::vnni_int8_matmul_rows(int8_acts, *o.w, o.bias, o.y, r0, r1);
-      } else {
+      } else if (tiles) {
         amx::matmul_rows(acts, *o.w, o.bias, o.y, r0, r1);
+      } else {
+        amx::dpbf16_matmul_rows(acts, *o.w, o.bias, o.y, r0, r1);
       }
     }
   });

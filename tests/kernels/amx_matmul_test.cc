@@ -19,8 +19,9 @@ namespace {
 using kernels::WeightFormat;
 using testing::WeightSpec;
 
-// Each test runs on both engines of the path: AMX tiles, and AVX-512 VNNI (which has only the
-// integer product; the other formats go to the Highway kernels there).
+// Each test runs on both engines of the path: AMX tiles, and AVX-512 VNNI with vdpbf16ps (on
+// CPUs without AVX512_BF16 only the integer product; the other formats go to the Highway
+// kernels there).
 enum class Engine { Tiles, Vnni };
 
 class AmxMatmul : public ::testing::TestWithParam<Engine> {
@@ -36,7 +37,8 @@ class AmxMatmul : public ::testing::TestWithParam<Engine> {
     kernels::amx::set_prefer_vnni(GetParam() == Engine::Vnni);
   }
   void TearDown() override { kernels::amx::set_prefer_vnni(false); }
-  bool tiles() const { return GetParam() == Engine::Tiles; }
+  // Whether bf16 products take this path (without tiles, they need vdpbf16ps).
+  bool bf16() const { return GetParam() == Engine::Tiles || kernels::amx::dpbf16_available(); }
 };
 
 // sum_j |w_rj x_ij| per output, with both rounded to bf16 as the tiles see them.
@@ -90,7 +92,7 @@ void check(const WeightSpec& spec, int64_t m, bool with_bias) {
 }
 
 TEST_P(AmxMatmul, Bf16WeightsInPlaceAndCopied) {
-  if (!tiles()) GTEST_SKIP() << "bf16 weights take the tile path only with AMX";
+  if (!bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
   for (int misalign : {0, 2}) {
     WeightSpec s;
     s.format = WeightFormat::BF16;
@@ -121,7 +123,7 @@ TEST_P(AmxMatmul, AffineEveryBitsAndGroup) {
         s.misalign = sd == DType::F32 ? 1 : 0;
         s.seed = static_cast<unsigned>(bits * 100 + group);
         const bool integer = (bits == 4 || bits == 8) && group != 32;
-        if (tiles() || integer) check(s, 12, group == 64);
+        if (bf16() || integer) check(s, 12, group == 64);
       }
     }
   }
@@ -154,7 +156,7 @@ TEST_P(AmxMatmul, ExtremeCodesAndActivations) {
 }
 
 TEST_P(AmxMatmul, MxFp4) {
-  if (!tiles()) GTEST_SKIP() << "mxfp4 weights take the tile path only with AMX";
+  if (!bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16";
   WeightSpec s;
   s.format = WeightFormat::MxFp4;
   s.rows = 50;
@@ -167,7 +169,7 @@ TEST_P(AmxMatmul, ManyPanelsAcrossThreads) {
   ThreadPool::set_num_threads(3);
   for (auto [f, bits] : {std::pair{WeightFormat::BF16, 16}, std::pair{WeightFormat::Affine, 4},
                          std::pair{WeightFormat::Affine, 8}}) {
-    if (f == WeightFormat::BF16 && !tiles()) continue;
+    if (f == WeightFormat::BF16 && !bf16()) continue;
     WeightSpec s;
     s.format = f;
     s.bits = bits;

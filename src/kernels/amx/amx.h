@@ -21,15 +21,18 @@ bool available();
 // state: CPUs without tiles (Zen 4/5, Ice Lake) then run the integer products below on
 // `vpdpbusd` (vnni_int8_matmul_rows), with the same panels and packed activations.
 bool vnni_available();
+// vnni_available() and AVX512_BF16: the bf16 products below then run on `vdpbf16ps`
+// (dpbf16_matmul_rows) where there are no tiles.
+bool dpbf16_available();
 // available() or vnni_available(), and not switched off, by set_enabled(false) or MLXLM_AMX=0
 // in the environment: the products with many activation rows take this path.
 bool enabled();
-// enabled() with AMX tiles (the bf16 path needs them; the integer path prefers them).
+// enabled() with AMX tiles, which both products prefer.
 bool tiles_enabled();
 // Switches the path on or off for the whole process (tests, benchmarks); switching it on has
 // no effect where neither kind is available.
 void set_enabled(bool on);
-// Makes the integer products use VNNI even where tiles exist (tests, benchmarks).
+// Makes the products use VNNI and vdpbf16ps even where tiles exist (tests, benchmarks).
 void set_prefer_vnni(bool on);
 
 // Weight formats the tile path multiplies: bf16, and every quantized format (dequantized to
@@ -66,6 +69,9 @@ constexpr int64_t kPanelRows = 32;
 // y[i, r] = x_i · w_r (+ bias[r]) for r in [row_begin, row_end) and every activation row.
 void matmul_rows(const PackedActs& x, const WeightRef& w, const float* bias, float* y,
                  int64_t row_begin, int64_t row_end);
+// The same product on AVX512_BF16; call only when dpbf16_available().
+void dpbf16_matmul_rows(const PackedActs& x, const WeightRef& w, const float* bias, float* y,
+                        int64_t row_begin, int64_t row_end);
 
 // The integer tile path (`tdpbusd`) for affine 4- and 8-bit weights with groups of 64 or 128:
 // the codes themselves are the unsigned A operand, the activations are quantized to int8 in

@@ -34,6 +34,11 @@ bool detect_vnni() {
   return avx512 && vbmi_vnni && (read_xcr0() & need) == need;
 }
 
+bool detect_dpbf16() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  return detect_vnni() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+
 bool detect() {
   if (!detect_vnni()) return false;
   unsigned a = 0, b = 0, c = 0, d = 0;
@@ -50,6 +55,7 @@ bool detect() {
 }
 #else
 bool detect_vnni() { return false; }
+bool detect_dpbf16() { return false; }
 bool detect() { return false; }
 #endif
 
@@ -70,6 +76,11 @@ bool available() {
 
 bool vnni_available() {
   static const bool yes = detect_vnni();
+  return yes;
+}
+
+bool dpbf16_available() {
+  static const bool yes = detect_dpbf16();
   return yes;
 }
 
