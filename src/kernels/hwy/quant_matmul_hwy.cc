@@ -128,6 +128,22 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
     // Two blocks per step: 32 code bytes split into low and high nibbles give the even and the
     // odd values of both blocks, one block per 128-bit lane, which is how the activations of a
     // block pair are laid out (CodeOrder::Nibbles).
+#if MLXLM_VNNI
+    if constexpr (F == 4) {
+      if (t.group_shift <= 2 && nb >= 4) {
+        const Nibble512 k(t.group_shift);
+        __m512 wide[M];
+        for (int i = 0; i < M; ++i) wide[i] = _mm512_setzero_ps();
+        for (; b + 4 <= nb; b += 4) {
+          NibbleQuad<M>(t.codes[0], t.codes[1], xq, xs, b, t.wpair, t.group_shift, k, wide);
+        }
+        for (int i = 0; i < M; ++i) {
+          acc[i] = _mm256_add_ps(acc[i], _mm256_add_ps(_mm512_castps512_ps256(wide[i]),
+                                                       _mm512_extractf32x8_ps(wide[i], 1)));
+        }
+      }
+    }
+#endif
     const __m256i lane_of_block = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
     const __m256i m = _mm256_set1_epi8(0x0F);
     for (; b + 2 <= nb; b += 2) {
