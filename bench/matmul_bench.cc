@@ -106,10 +106,11 @@ BENCHMARK(BM_ManyRows)
 
 // Decoding from DRAM: a weight four times larger than this machine's L3 cache, one activation
 // row. bytes_per_second is weight bytes streamed, to compare with bandwidth_bench.
+// Args: bits, threads, cols (2048: Llama-1B's rows, one 4 KiB page per bf16 row).
 void BM_MatvecFromDram(benchmark::State& state) {
   const int bits = static_cast<int>(state.range(0));
   mlxlm::ThreadPool::set_num_threads(static_cast<int>(state.range(1)));
-  const int64_t cols = 4096;
+  const int64_t cols = state.range(2);
   const int64_t bytes = int64_t{128} << 20;
   const int64_t rows = bytes * 8 / (cols * bits);
   Fixture f = make(rows, cols, bits);
@@ -122,7 +123,9 @@ void BM_MatvecFromDram(benchmark::State& state) {
   const int64_t streamed = rows * cols * bits / 8 + (bits == 16 ? 0 : rows * (cols / 64) * 4);
   state.SetBytesProcessed(state.iterations() * streamed);
 }
-BENCHMARK(BM_MatvecFromDram)->ArgsProduct({{16, 8, 4}, {1, 2}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatvecFromDram)
+    ->ArgsProduct({{16, 8, 4}, {1, 2}, {4096, 2048}})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
