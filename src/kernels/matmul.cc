@@ -36,6 +36,7 @@ bool amx_matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> o
     bf16 = bf16 && amx::supports(*o.w);
     if (o.w->cols != first.cols) return false;
   }
+  if (int8 && m < amx::int8_min_rows(first)) return false;
   if (!int8 && (any_int8 || !bf16)) {
     // Mixed: each weight takes the path its own product would, so grouping never changes y.
     if (outputs.size() == 1) return false;

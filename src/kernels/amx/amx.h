@@ -79,6 +79,11 @@ void dpbf16_matmul_rows(const PackedActs& x, const WeightRef& w, const float* bi
 // tile product is rescaled by its weight and activation scales into f32 accumulators. Half the
 // bytes per multiply-add of the bf16 tiles and no dequantization to floats.
 bool supports_int8(const WeightRef& w);
+// Activation rows at or above which the integer product of w takes this path (kMinRows, or,
+// without tiles, 16 for 4-bit weights: VNNI's activation blocks are 16 rows wide however few
+// are used, and below that the Highway kernels' 512-bit row pairs are faster: m = 8 on Zen 5,
+// 129 against 90 G multiply-adds/s per core).
+int64_t int8_min_rows(const WeightRef& w);
 
 constexpr int64_t kInt8Block = 64;
 

@@ -107,4 +107,8 @@ bool supports_int8(const WeightRef& w) {
          (w.group_size == 64 || w.group_size == 128);
 }
 
+int64_t int8_min_rows(const WeightRef& w) {
+  return !tiles_enabled() && w.bits == 4 ? 16 : kMinRows;
+}
+
 }  // namespace mlxlm::kernels::amx
