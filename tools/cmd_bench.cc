@@ -97,9 +97,9 @@ int run_bench(int argc, char** argv) {
     Timer load_timer;
     auto model = load_model(model_dir);
     const double load_time = load_timer.seconds();
-    std::printf("model=%s threads=%d simd=%s load_time=%.3f s\n", model_dir.c_str(),
+    std::printf("model=%s threads=%d simd=%s many_rows=%s load_time=%.3f s\n", model_dir.c_str(),
                 ThreadPool::global().num_threads(), kernels::active_simd_target().c_str(),
-                load_time);
+                kernels::many_rows_path().c_str(), load_time);
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int32_t> token(
         0, static_cast<int32_t>(model->info().vocab_size) - 1);

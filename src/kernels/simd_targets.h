@@ -13,5 +13,9 @@ std::vector<std::string> simd_targets();
 bool force_simd_target(const std::string& name);
 // The target the kernels dispatch to now.
 std::string active_simd_target();
+// The path of products with many activation rows (prefill, batches): "amx" (tiles),
+// "avx512-vnni+bf16" or "avx512-vnni" (CPUs without tiles), or "off" (the SIMD target's own
+// kernels; also when switched off by MLXLM_AMX=0).
+std::string many_rows_path();
 
 }  // namespace mlxlm::kernels

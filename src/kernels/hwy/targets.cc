@@ -1,5 +1,6 @@
 #include <hwy/targets.h>
 
+#include "kernels/amx/amx.h"
 #include "kernels/hwy/dispatch.h"
 #include "kernels/simd_targets.h"
 
@@ -27,5 +28,11 @@ bool force_simd_target(const std::string& name) {
 }
 
 std::string active_simd_target() { return simd::active_target_name(); }
+
+std::string many_rows_path() {
+  if (!amx::enabled()) return "off";
+  if (amx::tiles_enabled()) return "amx";
+  return amx::dpbf16_available() ? "avx512-vnni+bf16" : "avx512-vnni";
+}
 
 }  // namespace mlxlm::kernels
