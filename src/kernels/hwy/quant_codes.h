@@ -28,14 +28,41 @@ struct E8m0HalfTable {
 };
 inline const E8m0HalfTable kE8m0Half;
 
-// Unpacks a row of `k` codes of `bits` bits (3, 5 or 6) into bytes, 8 codes (= `bits` bytes)
-// at a time so that no read passes the end of the row.
-inline void unpack_row_bytes(const uint8_t* src, int64_t k, int bits, uint8_t* dst) {
-  const uint64_t mask = (uint64_t{1} << bits) - 1;
-  for (int64_t j = 0; j < k; j += 8) {
+// Unpacks a row of `k` codes (a multiple of 8) of kBits bits into bytes, 8 codes (= kBits
+// bytes) at a time: whole 8-byte loads while they stay inside the row, then exact ones.
+template <int kBits>
+inline void unpack_row_bytes_t(const uint8_t* src, int64_t k, uint8_t* dst) {
+  constexpr uint64_t kMask = (uint64_t{1} << kBits) - 1;
+  const int64_t groups = k / 8;
+  const int64_t wide = groups - (8 + kBits - 1) / kBits;  // groups whose 8-byte load fits
+  for (int64_t g = 0; g < groups; ++g) {
     uint64_t v = 0;
-    std::memcpy(&v, src + (j / 8) * bits, static_cast<size_t>(bits));
-    for (int t = 0; t < 8; ++t) dst[j + t] = static_cast<uint8_t>((v >> (t * bits)) & mask);
+    if (g < wide) {
+      std::memcpy(&v, src + g * kBits, 8);
+    } else {
+      std::memcpy(&v, src + g * kBits, kBits);
+    }
+    for (int t = 0; t < 8; ++t) dst[8 * g + t] = static_cast<uint8_t>((v >> (t * kBits)) & kMask);
+  }
+}
+
+// The same for `bits` of 2 to 8.
+inline void unpack_row_bytes(const uint8_t* src, int64_t k, int bits, uint8_t* dst) {
+  switch (bits) {
+    case 2:
+      return unpack_row_bytes_t<2>(src, k, dst);
+    case 3:
+      return unpack_row_bytes_t<3>(src, k, dst);
+    case 4:
+      return unpack_row_bytes_t<4>(src, k, dst);
+    case 5:
+      return unpack_row_bytes_t<5>(src, k, dst);
+    case 6:
+      return unpack_row_bytes_t<6>(src, k, dst);
+    case 7:
+      return unpack_row_bytes_t<7>(src, k, dst);
+    default:
+      return unpack_row_bytes_t<8>(src, k, dst);
   }
 }
 

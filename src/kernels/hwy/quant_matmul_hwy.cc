@@ -255,6 +255,32 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
 }
 #endif
 
+#if MLXLM_VNNI
+// unpack_row_bytes_t with AVX-512 VBMI, 64 codes per step: each 8-code group's kBits bytes
+// moved into a qword of their own, then the codes picked out by their bit offsets
+// (`vpmultishiftqb`) and masked.
+template <int kBits>
+HWY_INLINE void UnpackRowBytes(const uint8_t* src, int64_t k, uint8_t* dst) {
+  alignas(64) uint8_t idx[64], ctrl[64];
+  for (int g = 0; g < 8; ++g) {
+    for (int t = 0; t < 8; ++t) {
+      idx[8 * g + t] = static_cast<uint8_t>(g * kBits + std::min(t, kBits - 1));
+      ctrl[8 * g + t] = static_cast<uint8_t>(t * kBits);
+    }
+  }
+  const __m512i gather = _mm512_load_si512(idx), shifts = _mm512_load_si512(ctrl);
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
+  const auto in_bytes = static_cast<__mmask64>((uint64_t{1} << (8 * kBits)) - 1);
+  int64_t j = 0;
+  for (; j + 64 <= k; j += 64) {
+    const __m512i v = _mm512_maskz_loadu_epi8(in_bytes, src + j / 8 * kBits);
+    const __m512i codes = _mm512_multishift_epi64_epi8(shifts, _mm512_permutexvar_epi8(gather, v));
+    _mm512_storeu_si512(dst + j, _mm512_and_si512(codes, mask));
+  }
+  q::unpack_row_bytes_t<kBits>(src + j / 8 * kBits, k - j, dst + j);
+}
+#endif
+
 // The codes of one weight row: in place, or unpacked to one byte each (3/5/6 bits).
 template <int F>
 HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<uint8_t>& buf) {
@@ -264,7 +290,23 @@ HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<
     return codes;
   } else {
     buf.resize(w.cols);
+#if MLXLM_VNNI
+    switch (w.bits) {
+      case 3:
+        UnpackRowBytes<3>(codes, w.cols, buf.data());
+        break;
+      case 5:
+        UnpackRowBytes<5>(codes, w.cols, buf.data());
+        break;
+      case 6:
+        UnpackRowBytes<6>(codes, w.cols, buf.data());
+        break;
+      default:
+        q::unpack_row_bytes(codes, w.cols, w.bits, buf.data());
+    }
+#else
     q::unpack_row_bytes(codes, w.cols, w.bits, buf.data());
+#endif
     return buf.data();
   }
 }
