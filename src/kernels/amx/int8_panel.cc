@@ -31,13 +31,6 @@ __m512i step_codes(const uint8_t* row, int bits, int64_t s) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-// Step s of a panel's rows as two A tiles at dst (rows past `rows` stay as they are).
-void unpack_step_impl(const Int8Panel& p, int64_t s, uint8_t* dst) {
-  for (int64_t i = 0; i < p.rows; ++i) {
-    _mm512_store_si512(dst + i * 64, step_codes(p.packed + i * p.row_bytes, p.bits, s));
-  }
-}
-
 // n values of a scale array (F32, F16, BF16) as f32, 16 at a time.
 void scales_to_f32(const void* src, DType dt, int64_t first, int64_t n, float* dst) {
   const auto* p = static_cast<const uint8_t*>(src);
@@ -56,7 +49,16 @@ void scales_to_f32(const void* src, DType dt, int64_t first, int64_t n, float* d
   for (; i < n; ++i) dst[i] = load_float(src, dt, first + i);
 }
 
-void prepare_panel_impl(const WeightRef& w, int64_t row0, int64_t rows, int64_t steps, bool jit,
+}  // namespace
+
+// Step s of a panel's rows as two A tiles at dst (rows past `rows` stay as they are).
+void unpack_int8_step(const Int8Panel& p, int64_t s, uint8_t* dst) {
+  for (int64_t i = 0; i < p.rows; ++i) {
+    _mm512_store_si512(dst + i * 64, step_codes(p.packed + i * p.row_bytes, p.bits, s));
+  }
+}
+
+void prepare_int8_panel(const WeightRef& w, int64_t row0, int64_t rows, int64_t steps, bool jit,
                         Int8Panel& p) {
   const int64_t row_bytes = w.cols * w.bits / 8;
   const int64_t groups = w.cols / w.group_size;
@@ -118,8 +120,8 @@ void prepare_panel_impl(const WeightRef& w, int64_t row0, int64_t rows, int64_t 
 }
 
 // acc [weight row][activation row] -> y [activation row][weight row] (+ bias), valid part only.
-void write_out_impl(const float* acc, int64_t blk, int64_t m, int64_t rows, const float* bias,
-                    float* y, int64_t y_rows) {
+void write_int8_panel(const float* acc, int64_t blk, int64_t m, int64_t rows, const float* bias,
+                      float* y, int64_t y_rows) {
   for (int i = 0; i * 16 < rows; ++i) {
     const int64_t n_rows = std::min<int64_t>(16, rows - 16 * i);
     const auto mask = static_cast<__mmask16>((1u << n_rows) - 1);
@@ -139,20 +141,6 @@ void write_out_impl(const float* acc, int64_t blk, int64_t m, int64_t rows, cons
       }
     }
   }
-}
-
-}  // namespace
-
-void prepare_int8_panel(const WeightRef& w, int64_t row0, int64_t rows, int64_t steps, bool jit,
-                        Int8Panel& p) {
-  prepare_panel_impl(w, row0, rows, steps, jit, p);
-}
-
-void unpack_int8_step(const Int8Panel& p, int64_t s, uint8_t* dst) { unpack_step_impl(p, s, dst); }
-
-void write_int8_panel(const float* acc, int64_t blk, int64_t m, int64_t rows, const float* bias,
-                      float* y, int64_t y_rows) {
-  write_out_impl(acc, blk, m, rows, bias, y, y_rows);
 }
 
 }  // namespace mlxlm::kernels::amx

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace mlxlm::kernels::qdetail {
 
@@ -46,24 +47,31 @@ inline void unpack_row_bytes_t(const uint8_t* src, int64_t k, uint8_t* dst) {
   }
 }
 
-// The same for `bits` of 2 to 8.
-inline void unpack_row_bytes(const uint8_t* src, int64_t k, int bits, uint8_t* dst) {
+// fn(std::integral_constant<int, bits>{}) for `bits` of 2 to 8 (8 for anything else), so that
+// per-width code is compiled once per width.
+template <class Fn>
+inline void with_bits(int bits, Fn&& fn) {
   switch (bits) {
     case 2:
-      return unpack_row_bytes_t<2>(src, k, dst);
+      return fn(std::integral_constant<int, 2>{});
     case 3:
-      return unpack_row_bytes_t<3>(src, k, dst);
+      return fn(std::integral_constant<int, 3>{});
     case 4:
-      return unpack_row_bytes_t<4>(src, k, dst);
+      return fn(std::integral_constant<int, 4>{});
     case 5:
-      return unpack_row_bytes_t<5>(src, k, dst);
+      return fn(std::integral_constant<int, 5>{});
     case 6:
-      return unpack_row_bytes_t<6>(src, k, dst);
+      return fn(std::integral_constant<int, 6>{});
     case 7:
-      return unpack_row_bytes_t<7>(src, k, dst);
+      return fn(std::integral_constant<int, 7>{});
     default:
-      return unpack_row_bytes_t<8>(src, k, dst);
+      return fn(std::integral_constant<int, 8>{});
   }
+}
+
+// unpack_row_bytes_t for `bits` of 2 to 8.
+inline void unpack_row_bytes(const uint8_t* src, int64_t k, int bits, uint8_t* dst) {
+  with_bits(bits, [&](auto b) { unpack_row_bytes_t<b()>(src, k, dst); });
 }
 
 // Code p of a block in the order the SIMD unpacking produces (see quant_acts.h CodeOrder).

@@ -260,17 +260,27 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
 // moved into a qword of their own, then the codes picked out by their bit offsets
 // (`vpmultishiftqb`) and masked.
 template <int kBits>
-HWY_INLINE void UnpackRowBytes(const uint8_t* src, int64_t k, uint8_t* dst) {
-  alignas(64) uint8_t idx[64], ctrl[64];
-  for (int g = 0; g < 8; ++g) {
-    for (int t = 0; t < 8; ++t) {
-      idx[8 * g + t] = static_cast<uint8_t>(g * kBits + std::min(t, kBits - 1));
-      ctrl[8 * g + t] = static_cast<uint8_t>(t * kBits);
+struct VbmiUnpack {
+  alignas(64) uint8_t gather[64] = {};  // byte 8g + t: source byte of group g's byte t
+  alignas(64) uint8_t shifts[64] = {};  // byte 8g + t: bit offset of code t in its qword
+  constexpr VbmiUnpack() {
+    for (int g = 0; g < 8; ++g) {
+      for (int t = 0; t < 8; ++t) {
+        gather[8 * g + t] = static_cast<uint8_t>(g * kBits + std::min(t, kBits - 1));
+        shifts[8 * g + t] = static_cast<uint8_t>(t * kBits);
+      }
     }
   }
-  const __m512i gather = _mm512_load_si512(idx), shifts = _mm512_load_si512(ctrl);
+};
+
+template <int kBits>
+HWY_INLINE void UnpackRowBytes(const uint8_t* src, int64_t k, uint8_t* dst) {
+  static constexpr VbmiUnpack<kBits> kTables{};
+  const __m512i gather = _mm512_load_si512(kTables.gather);
+  const __m512i shifts = _mm512_load_si512(kTables.shifts);
   const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kBits) - 1));
-  const auto in_bytes = static_cast<__mmask64>((uint64_t{1} << (8 * kBits)) - 1);
+  const auto in_bytes =
+      static_cast<__mmask64>(kBits == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * kBits)) - 1);
   int64_t j = 0;
   for (; j + 64 <= k; j += 64) {
     const __m512i v = _mm512_maskz_loadu_epi8(in_bytes, src + j / 8 * kBits);
@@ -291,19 +301,7 @@ HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<
   } else {
     buf.resize(w.cols);
 #if MLXLM_VNNI
-    switch (w.bits) {
-      case 3:
-        UnpackRowBytes<3>(codes, w.cols, buf.data());
-        break;
-      case 5:
-        UnpackRowBytes<5>(codes, w.cols, buf.data());
-        break;
-      case 6:
-        UnpackRowBytes<6>(codes, w.cols, buf.data());
-        break;
-      default:
-        q::unpack_row_bytes(codes, w.cols, w.bits, buf.data());
-    }
+    q::with_bits(w.bits, [&](auto b) { UnpackRowBytes<b()>(codes, w.cols, buf.data()); });
 #else
     q::unpack_row_bytes(codes, w.cols, w.bits, buf.data());
 #endif
