@@ -19,6 +19,7 @@
 #include <hwy/highway.h>
 
 #include "kernels/hwy/quant_codes.h"
+#include "kernels/hwy/quant_scales-inl.h"
 #include "kernels/hwy/x86_int8-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -27,24 +28,6 @@ MLXLM_AVX512_VNNI_BEGIN
 #endif
 namespace mlxlm::kernels::HWY_NAMESPACE {
 namespace q = qdetail;
-
-// Scale i of a row-major scale array, by storage type (U8 = mxfp4's E8M0, halved).
-template <DType SD>
-HWY_INLINE float ScaleAt(const void* base, int64_t i) {
-  if constexpr (SD == DType::F32) {
-    return load_f32(base, i);
-  } else if constexpr (SD == DType::BF16) {
-    return bf16_to_f32(load_u16(base, i));
-  } else if constexpr (SD == DType::F16) {
-#if MLXLM_X86_INT8
-    return _cvtsh_ss(load_u16(base, i));
-#else
-    return f16_to_f32(load_u16(base, i));
-#endif
-  } else {
-    return q::kE8m0Half[static_cast<const uint8_t*>(base)[i]];
-  }
-}
 
 // Everything a tile needs to know about the weight rows and the activations.
 // Tiles are pairs of weight rows.
@@ -57,48 +40,6 @@ struct TileArgs {
 };
 
 #if MLXLM_X86_INT8
-// sum_g coef_g * group_sum_g for two weight rows (row0, row1) and one activation row, where coef
-// is the group's bias (plus 128 * scale when 8-bit codes were shifted). Both rows share the loads
-// of the group sums and one reduction.
-template <int F, DType SD>
-HWY_INLINE void BiasPair(const WeightRef& w, int64_t row0, int64_t row1, const float* gs,
-                         int64_t groups, float& out0, float& out1) {
-  if constexpr (F == q::kFmtFp4) {
-    out0 = out1 = 0.0f;
-  } else {
-    constexpr bool kFold = F == 8 && kShift8;
-    auto coef8 = [&](int64_t row, int64_t g) {
-      __m256 c = LoadScales8<SD>(w.biases, row * groups + g);
-      if constexpr (kFold) {
-        c = _mm256_fmadd_ps(LoadScales8<SD>(w.scales, row * groups + g), _mm256_set1_ps(128.0f), c);
-      }
-      return c;
-    };
-    auto coef = [&](int64_t row, int64_t g) {
-      float c = ScaleAt<SD>(w.biases, row * groups + g);
-      if constexpr (kFold) c += 128.0f * ScaleAt<SD>(w.scales, row * groups + g);
-      return c;
-    };
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t g = 0;
-    for (; g + 8 <= groups; g += 8) {
-      const __m256 x = _mm256_loadu_ps(gs + g);
-      acc0 = _mm256_fmadd_ps(coef8(row0, g), x, acc0);
-      acc1 = _mm256_fmadd_ps(coef8(row1, g), x, acc1);
-    }
-    // [row0 pairs, row1 pairs] per 128-bit lane, then the lanes added: (s0, s0', s1, s1').
-    const __m256 h = _mm256_hadd_ps(acc0, acc1);
-    __m128 v = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    v = _mm_hadd_ps(v, v);
-    out0 = _mm_cvtss_f32(v);
-    out1 = _mm_cvtss_f32(_mm_movehdup_ps(v));
-    for (; g < groups; ++g) {
-      out0 += coef(row0, g) * gs[g];
-      out1 += coef(row1, g) * gs[g];
-    }
-  }
-}
-
 // out[r * M + i] = sum over blocks of scale_g(r) * xscale_b(i) * dot(codes_r, xq_i), for a
 // pair of weight rows. The two rows' int32 partial sums are folded into one vector (even lanes
 // row 0, odd lanes row 1) before conversion, which halves the conversions, scale products and
@@ -207,18 +148,6 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
   for (int i = 0; i < M; ++i) HSumEvenOdd(acc[i], out[i], out[M + i]);
 }
 #else
-template <int F, DType SD>
-HWY_INLINE void BiasPair(const WeightRef& w, int64_t row0, int64_t row1, const float* gs,
-                         int64_t groups, float& out0, float& out1) {
-  out0 = out1 = 0.0f;
-  if constexpr (F != q::kFmtFp4) {
-    for (int64_t g = 0; g < groups; ++g) {
-      out0 += ScaleAt<SD>(w.biases, row0 * groups + g) * gs[g];
-      out1 += ScaleAt<SD>(w.biases, row1 * groups + g) * gs[g];
-    }
-  }
-}
-
 // Portable version (SSE4, NEON, scalar targets): the same arithmetic one code at a time.
 template <int F, DType SD, int R, int M>
 HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
@@ -237,8 +166,8 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
         codes[r][p] = q::scalar_code<F>(t.codes[r] + b * kStride, p);
     }
     constexpr CodeOrder kOrder = (F == 4 || F == q::kFmtFp4) ? CodeOrder::Nibbles
-                                 : F == 2 ? CodeOrder::Crumbs
-                                          : CodeOrder::Natural;
+                                 : F == 2                    ? CodeOrder::Crumbs
+                                                             : CodeOrder::Natural;
     for (int i = 0; i < M; ++i) {
       const int8_t* xq = a.q + (t.i0 + i) * a.k;
       const float xsb = a.scale[(t.i0 + i) * nb + b];
@@ -309,29 +238,6 @@ HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<
   }
 }
 
-// The scales of weight rows row0 and row1 as f32, interleaved ([groups][2]), so that the tile
-// loops broadcast a group's pair with a single load instead of converting one per block.
-template <DType SD>
-HWY_INLINE void PairScales(const WeightRef& w, int64_t row0, int64_t row1, int64_t groups,
-                           float* dst) {
-  int64_t g = 0;
-#if MLXLM_X86_INT8
-  if constexpr (SD != DType::U8) {
-    for (; g + 8 <= groups; g += 8) {
-      const __m256 a = LoadScales8<SD>(w.scales, row0 * groups + g);
-      const __m256 b = LoadScales8<SD>(w.scales, row1 * groups + g);
-      const __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
-      _mm256_storeu_ps(dst + 2 * g, _mm256_permute2f128_ps(lo, hi, 0x20));
-      _mm256_storeu_ps(dst + 2 * g + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
-    }
-  }
-#endif
-  for (; g < groups; ++g) {
-    dst[2 * g] = ScaleAt<SD>(w.scales, row0 * groups + g);
-    dst[2 * g + 1] = ScaleAt<SD>(w.scales, row1 * groups + g);
-  }
-}
-
 // Rows [r, r + rows) against activation rows [i0, i1), as tiles of R weight rows; a last tile
 // with fewer rows repeats its last row, so that every row gets the same arithmetic (and the
 // same result) wherever the thread pool's ranges put it.
@@ -356,10 +262,11 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   PairScales<SD>(w, r, r1, groups, wpair);
   TileArgs args{codes, &a, 0, shift, wpair};
   auto finish = [&](int64_t i, float dot0, float dot1) {
-    float extra0 = 0.0f, extra1 = 0.0f;
-    BiasPair<F, SD>(w, r, r1, a.group_sum + i * groups, groups, extra0, extra1);
-    y[i * w.rows + r] = dot0 + extra0 + (bias != nullptr ? bias[r] : 0.0f);
-    if (rows > 1) y[i * w.rows + r1] = dot1 + extra1 + (bias != nullptr ? bias[r1] : 0.0f);
+    const int64_t pair[2] = {r, r1};
+    float extra[2];
+    BiasRows<F, SD, 2>(w, pair, a.group_sum + i * groups, groups, extra);
+    y[i * w.rows + r] = dot0 + extra[0] + (bias != nullptr ? bias[r] : 0.0f);
+    if (rows > 1) y[i * w.rows + r1] = dot1 + extra[1] + (bias != nullptr ? bias[r1] : 0.0f);
   };
   int64_t i = i0;
   for (; i + M <= i1; i += M) {
@@ -376,13 +283,108 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   }
 }
 
+// Activation rows per pass: a slice of int8 activations that stays in L2 while the weight
+// rows stream past once per slice.
+inline int64_t ActSliceRows(const QuantizedActs& a) {
+  return std::max<int64_t>(4, (256 << 10) / a.k);
+}
+
+#if MLXLM_VNNI
+// Whether SingleRows takes a 4- or 8-bit product: groups of 32, 64 or 128 values (and whole
+// block pairs for 4 bits, whose activations come in pairs), and rows long enough that the
+// sequential stream pays for the per-row work a pair of rows would share (scales, reductions,
+// bias term): on Zen 5 single rows lose below 1024 columns (k = 576, m = 1: 4-bit 37 -> 28,
+// 8-bit 33 -> 25 G multiply-adds/s) and win at 2048 from DRAM. 4-bit tiles of several
+// activation rows stay in pairs, where one activation load serves two weight rows (m = 8:
+// 143 against 91 G).
+template <int F>
+HWY_INLINE bool SingleRowsApply(const QuantizedActs& a) {
+  if (a.group < 32 || a.group > 128 || a.k < 1024) return false;
+  return F == 8 || (a.m < 4 && (a.k / kActBlock) % 2 == 0);
+}
+
+// out[i] = sum over blocks of scale_g * xscale_b(i) * dot(codes, xq_i) for one 4- or 8-bit row
+// and activation rows i0 .. i0 + M.
+template <int F, int M>
+HWY_INLINE void SingleRowTile(const uint8_t* codes, const QuantizedActs& a, int64_t i0, int shift,
+                              const LaneBlocks& lanes, const float* wrow, float* out) {
+  const int64_t nb = a.k / kActBlock;
+  const int8_t* xq[M];
+  const float* xs[M];
+  __m512 wide[M];
+  __m256 narrow[M];
+  for (int i = 0; i < M; ++i) {
+    xq[i] = a.q + (i0 + i) * a.k;
+    xs[i] = a.scale + (i0 + i) * nb;
+    wide[i] = _mm512_setzero_ps();
+    narrow[i] = _mm256_setzero_ps();
+  }
+  int64_t b = 0;
+  if constexpr (F == 4) {
+    for (; b + 8 <= nb; b += 8) NibbleOct<M>(codes, xq, xs, b, wrow, shift, lanes, wide);
+    for (; b < nb; b += 2) NibblePair<M>(codes, xq, xs, b, wrow, shift, narrow);
+  } else {
+    for (; b + 4 <= nb; b += 4) ByteQuad<M>(codes, xq, xs, b, wrow, shift, lanes, wide);
+    for (; b < nb; ++b) ByteBlock<M>(codes, xq, xs, b, wrow, shift, narrow);
+  }
+  for (int i = 0; i < M; ++i) out[i] = _mm512_reduce_add_ps(wide[i]) + HSum(narrow[i]);
+}
+
+// 4- and 8-bit rows [r0, r1) one at a time, so that each thread reads its rows as one
+// sequential stream: two rows read side by side (1-2 KiB apart for k = 2048) stream 25-30 %
+// slower from DRAM on Zen 5, as the hardware prefetchers lose such short interleaved streams.
+template <int F, DType SD>
+void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
+                int64_t r1) {
+  const int64_t groups = a.k / a.group;
+  int shift = 0;
+  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
+  const LaneBlocks lanes = F == 4 ? NibbleLanes(shift) : ByteLanes(shift);
+  constexpr int64_t kStackGroups = 1024;
+  float stack_scales[kStackGroups];
+  thread_local std::vector<float> heap_scales;
+  float* wrow = stack_scales;
+  if (groups > kStackGroups) {
+    heap_scales.resize(groups);
+    wrow = heap_scales.data();
+  }
+  const int64_t mc = ActSliceRows(a);
+  for (int64_t i0 = 0; i0 < a.m; i0 += mc) {
+    const int64_t i1 = std::min(a.m, i0 + mc);
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* codes = static_cast<const uint8_t*>(w.data) + r * (w.cols * F / 8);
+      RowScales<SD>(w, r, groups, wrow);
+      auto finish = [&](int64_t i, float dot) {
+        float extra;
+        BiasRows<F, SD, 1>(w, &r, a.group_sum + i * groups, groups, &extra);
+        y[i * w.rows + r] = dot + extra + (bias != nullptr ? bias[r] : 0.0f);
+      };
+      int64_t i = i0;
+      for (; i + 4 <= i1; i += 4) {
+        float out[4];
+        SingleRowTile<F, 4>(codes, a, i, shift, lanes, wrow, out);
+        for (int u = 0; u < 4; ++u) finish(i + u, out[u]);
+      }
+      for (; i < i1; ++i) {
+        float out;
+        SingleRowTile<F, 1>(codes, a, i, shift, lanes, wrow, &out);
+        finish(i, out);
+      }
+    }
+  }
+}
+#endif
+
 template <int F, DType SD>
 void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
                 int64_t r1) {
+#if MLXLM_VNNI
+  if constexpr (F == 4 || F == 8) {
+    if (SingleRowsApply<F>(a)) return SingleRows<F, SD>(a, w, bias, y, r0, r1);
+  }
+#endif
   thread_local std::vector<uint8_t> bufs[8];
-  // Activation rows per pass: a slice of int8 activations that stays in L2 while the weight
-  // rows stream past once per slice.
-  const int64_t mc = std::max<int64_t>(4, (256 << 10) / a.k);
+  const int64_t mc = ActSliceRows(a);
   for (int64_t i0 = 0; i0 < a.m; i0 += mc) {
     const int64_t i1 = std::min(a.m, i0 + mc);
     for (int64_t r = r0; r < r1; r += 2) {

@@ -135,9 +135,10 @@ HWY_INLINE __m256 LoadScales8(const void* base, int64_t i) {
 #endif  // MLXLM_X86_INT8
 
 #if MLXLM_VNNI
-// 4-bit rows four blocks at a time in 512-bit vectors (AVX3_DL): one block per 128-bit lane,
-// the pair's int32 sums folded as in FoldRows, so each lane holds [row 0, row 1, row 0, row 1]
-// sums of its block. Twice the multiply-adds per instruction of the 256-bit steps, which
+// 4-bit row pairs four blocks at a time in 512-bit vectors (AVX3_DL): one block per 128-bit
+// lane, the pair's int32 sums folded as in FoldRows, so each lane holds [row 0, row 1, row 0,
+// row 1] sums of its block. Tiles of several activation rows take this path: each activation
+// load serves two weight rows. Twice the multiply-adds per instruction of the 256-bit steps, which
 // bound decoding's 4-bit rows on CPUs with full-width AVX-512 (Zen 5, k = 2048, m = 1: 57 -> 77 G
 // multiply-adds/s per core).
 struct Nibble512 {
@@ -188,6 +189,144 @@ HWY_INLINE void NibbleQuad(const uint8_t* c0, const uint8_t* c1, const int8_t* c
     const __m512 xsv =
         _mm512_permutexvar_ps(k.block_idx, _mm512_castps128_ps512(_mm_loadu_ps(xs[i] + b)));
     acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(f), _mm512_mul_ps(xsv, ws), acc[i]);
+  }
+}
+// 4-bit rows one at a time, eight blocks per step in two 512-bit vectors (AVX3_DL): one block
+// per 128-bit lane, the two vectors' int32 sums folded as in FoldRows, so each lane holds
+// [block q, block 4 + q, block q, block 4 + q] sums of lane q. One row at a time keeps each
+// thread's weight reads one sequential stream: two rows read side by side (1 KiB apart for
+// k = 2048) stream 25-30 % slower from DRAM on Zen 5, because the hardware prefetchers lose
+// track of such short interleaved streams.
+// Which block of a step each f32 lane holds after the fold, and so which group scale and
+// activation block scale it takes.
+struct LaneBlocks {
+  __m512i group_idx;     // lane -> its group among those loaded at the step's first group
+  __m512i block_idx;     // lane -> its block among the step's blocks
+  __mmask16 group_mask;  // the groups the step spans
+  __mmask16 block_mask;  // the step's blocks
+  // group_shift = log2(blocks per group), at most 2 (groups of 32, 64 or 128); `blocks` per
+  // step, a multiple of 1 << group_shift.
+  template <typename BlockOfLane>
+  LaneBlocks(int blocks, int group_shift, BlockOfLane block_of_lane) {
+    alignas(64) int32_t gi[16], bi[16];
+    for (int l = 0; l < 16; ++l) {
+      bi[l] = block_of_lane(l);
+      gi[l] = bi[l] >> group_shift;
+    }
+    group_idx = _mm512_load_si512(gi);
+    block_idx = _mm512_load_si512(bi);
+    group_mask = static_cast<__mmask16>((1u << (blocks >> group_shift)) - 1);
+    block_mask = static_cast<__mmask16>((1u << blocks) - 1);
+  }
+  // The f32 factor scale_g * xscale_b of every lane, for the step at block b.
+  HWY_INLINE __m512 Scales(const float* wrow, const float* xs, int64_t b, int group_shift) const {
+    const __m512 ws = _mm512_permutexvar_ps(
+        group_idx, _mm512_maskz_loadu_ps(group_mask, wrow + (b >> group_shift)));
+    const __m512 xsv = _mm512_permutexvar_ps(block_idx, _mm512_maskz_loadu_ps(block_mask, xs + b));
+    return _mm512_mul_ps(ws, xsv);
+  }
+};
+
+// Two vectors' int32 sums folded into one: per 128-bit lane [p0 pair, p1 pair, p0 pair, p1
+// pair] (exact in int32), so that even lanes hold p0's blocks and odd lanes p1's.
+HWY_INLINE __m512i Fold512(__m512i p0, __m512i p1) {
+  return _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
+}
+
+// The lane layout of NibbleOct: lane l of 128-bit lane q holds block q (even l) or 4 + q.
+inline LaneBlocks NibbleLanes(int group_shift) {
+  return LaneBlocks(8, group_shift, [](int l) { return (l & 1) ? 4 + l / 4 : l / 4; });
+}
+
+// acc[i] += blocks b .. b + 7 of the row `c` against activation row xq[i] (CodeOrder::Nibbles:
+// per block pair, both blocks' even values, then both blocks' odd values) with block scales
+// xs[i]; `wrow` is the row's group scales as f32, b a multiple of 8.
+template <int M>
+HWY_INLINE void NibbleOct(const uint8_t* c, const int8_t* const* xq, const float* const* xs,
+                          int64_t b, const float* wrow, int group_shift, const LaneBlocks& k,
+                          __m512* acc) {
+  const __m512i m = _mm512_set1_epi8(0x0F);
+  const uint8_t* p = c + b * 16;
+  _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(p + 64 + kPrefetchBytes), _MM_HINT_T0);
+  const __m512i v0 = _mm512_loadu_si512(p);
+  const __m512i v1 = _mm512_loadu_si512(p + 64);
+  const __m512i lo0 = _mm512_and_si512(v0, m), hi0 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m);
+  const __m512i lo1 = _mm512_and_si512(v1, m), hi1 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m);
+  auto half = [](const int8_t* q) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+  };
+  auto join = [&](const int8_t* q0, const int8_t* q1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(half(q0)), half(q1), 1);
+  };
+  for (int i = 0; i < M; ++i) {
+    const int8_t* x = xq[i] + b * 32;
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i p0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, lo0, join(x, x + 64)), hi0,
+                                           join(x + 32, x + 96));
+    const __m512i p1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, lo1, join(x + 128, x + 192)), hi1,
+                                           join(x + 160, x + 224));
+    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Fold512(p0, p1)),
+                             k.Scales(wrow, xs[i], b, group_shift), acc[i]);
+  }
+}
+
+// The lane layout of ByteQuad: 128-bit lanes 0, 1 hold block 0 (even l) or 2, lanes 2, 3 block
+// 1 or 3.
+inline LaneBlocks ByteLanes(int group_shift) {
+  return LaneBlocks(4, group_shift, [](int l) { return ((l & 1) ? 2 : 0) + (l >= 8 ? 1 : 0); });
+}
+
+// acc[i] += blocks b .. b + 3 of the 8-bit row `c` against activation row xq[i]
+// (CodeOrder::Natural); b a multiple of 4.
+template <int M>
+HWY_INLINE void ByteQuad(const uint8_t* c, const int8_t* const* xq, const float* const* xs,
+                         int64_t b, const float* wrow, int group_shift, const LaneBlocks& k,
+                         __m512* acc) {
+  const uint8_t* p = c + b * 32;
+  _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(p + 64 + kPrefetchBytes), _MM_HINT_T0);
+  const __m512i v0 = _mm512_loadu_si512(p);
+  const __m512i v1 = _mm512_loadu_si512(p + 64);
+  for (int i = 0; i < M; ++i) {
+    const int8_t* x = xq[i] + b * 32;
+    const __m512i z = _mm512_setzero_si512();
+    const __m512i p0 = _mm512_dpbusd_epi32(z, v0, _mm512_loadu_si512(x));
+    const __m512i p1 = _mm512_dpbusd_epi32(z, v1, _mm512_loadu_si512(x + 64));
+    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Fold512(p0, p1)),
+                             k.Scales(wrow, xs[i], b, group_shift), acc[i]);
+  }
+}
+
+// acc[i] += block b of the 8-bit row `c` (the blocks ByteQuad leaves).
+template <int M>
+HWY_INLINE void ByteBlock(const uint8_t* c, const int8_t* const* xq, const float* const* xs,
+                          int64_t b, const float* wrow, int group_shift, __m256* acc) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + b * 32));
+  const float ws = wrow[b >> group_shift];
+  for (int i = 0; i < M; ++i) {
+    const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[i] + b * 32));
+    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DotBlock<false>(v, v, x)),
+                             _mm256_set1_ps(ws * xs[i][b]), acc[i]);
+  }
+}
+
+// acc[i] += blocks b and b + 1 of the row `c` (the steps NibbleOct leaves), b even.
+template <int M>
+HWY_INLINE void NibblePair(const uint8_t* c, const int8_t* const* xq, const float* const* xs,
+                           int64_t b, const float* wrow, int group_shift, __m256* acc) {
+  const __m256i m = _mm256_set1_epi8(0x0F);
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + b * 16));
+  const __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+  const __m256 ws = _mm256_set_m128(_mm_set1_ps(wrow[(b + 1) >> group_shift]),
+                                    _mm_set1_ps(wrow[b >> group_shift]));
+  for (int i = 0; i < M; ++i) {
+    const int8_t* x = xq[i] + b * 32;
+    const __m256i xe = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+    const __m256i xo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32));
+    const __m256 xsv = _mm256_set_m128(_mm_set1_ps(xs[i][b + 1]), _mm_set1_ps(xs[i][b]));
+    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DotPair<false>(lo, lo, xe, hi, hi, xo)),
+                             _mm256_mul_ps(xsv, ws), acc[i]);
   }
 }
 #endif  // MLXLM_VNNI
