@@ -115,6 +115,24 @@ TEST(Matmul, AffineEveryBitsGroupTarget) {
   }
 }
 
+// Rows of 1024 columns or more take the one-row-at-a-time kernels on AVX-512 VNNI (4 bits for
+// fewer than 4 activation rows, 8 bits for any): whole steps plus the tails they leave.
+TEST(Matmul, LongRowsEveryGroup) {
+  for (int bits : {4, 8}) {
+    for (int group : {32, 64, 128}) {
+      WeightSpec s;
+      s.format = WeightFormat::Affine;
+      s.bits = bits;
+      s.group_size = group;
+      s.scale_dtype = group == 64 ? DType::BF16 : DType::F16;
+      s.rows = 9;
+      s.cols = group == 128 ? 1152 : 1088;  // 36 or 34 blocks: steps of 8 (4) leave a tail
+      s.seed = static_cast<unsigned>(bits * 1000 + group);
+      for (int64_t m : {1, 3, 6}) check(s, m, m == 3);
+    }
+  }
+}
+
 // Every code at its maximum and every activation at +-max drive the int16 sums of the integer
 // kernels (maddubs lanes, their pairwise adds) to their bounds: a saturation shows as a wrong
 // result against the exact reference.
