@@ -238,6 +238,22 @@ HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<
   }
 }
 
+// log2(activation blocks per weight group).
+inline int GroupShift(const QuantizedActs& a) {
+  int shift = 0;
+  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
+  return shift;
+}
+
+// `n` floats of scratch for a row's scales: `stack` (of stack_n) when they fit, else a
+// per-thread heap buffer. Decoding's small weights keep theirs on the stack.
+inline float* FloatScratch(int64_t n, float* stack, int64_t stack_n) {
+  if (n <= stack_n) return stack;
+  thread_local std::vector<float> heap;
+  heap.resize(n);
+  return heap.data();
+}
+
 // Rows [r, r + rows) against activation rows [i0, i1), as tiles of R weight rows; a last tile
 // with fewer rows repeats its last row, so that every row gets the same arithmetic (and the
 // same result) wherever the thread pool's ranges put it.
@@ -247,18 +263,10 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   const uint8_t* codes[R];
   for (int t = 0; t < R; ++t) codes[t] = RowCodes<F>(w, r + std::min(t, rows - 1), bufs[t]);
   const int64_t groups = a.k / a.group;
-  int shift = 0;
-  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
+  const int shift = GroupShift(a);
   const int64_t r1 = r + rows - 1;  // a one-row tile repeats its row
-  // Small weights keep the scale pairs on the stack: decoding calls this once per row pair.
-  constexpr int64_t kStackGroups = 512;
-  float stack_pairs[2 * kStackGroups];
-  thread_local std::vector<float> heap_pairs;
-  float* wpair = stack_pairs;
-  if (groups > kStackGroups) {
-    heap_pairs.resize(2 * groups);
-    wpair = heap_pairs.data();
-  }
+  float stack_pairs[2 * 512];
+  float* wpair = FloatScratch(2 * groups, stack_pairs, 2 * 512);
   PairScales<SD>(w, r, r1, groups, wpair);
   TileArgs args{codes, &a, 0, shift, wpair};
   auto finish = [&](int64_t i, float dot0, float dot1) {
@@ -331,23 +339,16 @@ HWY_INLINE void SingleRowTile(const uint8_t* codes, const QuantizedActs& a, int6
 }
 
 // 4- and 8-bit rows [r0, r1) one at a time, so that each thread reads its rows as one
-// sequential stream: two rows read side by side (1-2 KiB apart for k = 2048) stream 25-30 %
+// sequential stream: two rows read side by side (1-2 KiB apart for k = 2048) stream 20-30 %
 // slower from DRAM on Zen 5, as the hardware prefetchers lose such short interleaved streams.
 template <int F, DType SD>
 void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
                 int64_t r1) {
   const int64_t groups = a.k / a.group;
-  int shift = 0;
-  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
+  const int shift = GroupShift(a);
   const LaneBlocks lanes = F == 4 ? NibbleLanes(shift) : ByteLanes(shift);
-  constexpr int64_t kStackGroups = 1024;
-  float stack_scales[kStackGroups];
-  thread_local std::vector<float> heap_scales;
-  float* wrow = stack_scales;
-  if (groups > kStackGroups) {
-    heap_scales.resize(groups);
-    wrow = heap_scales.data();
-  }
+  float stack_scales[1024];
+  float* wrow = FloatScratch(groups, stack_scales, 1024);
   const int64_t mc = ActSliceRows(a);
   for (int64_t i0 = 0; i0 < a.m; i0 += mc) {
     const int64_t i1 = std::min(a.m, i0 + mc);

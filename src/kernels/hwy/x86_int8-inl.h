@@ -135,6 +135,12 @@ HWY_INLINE __m256 LoadScales8(const void* base, int64_t i) {
 #endif  // MLXLM_X86_INT8
 
 #if MLXLM_VNNI
+// The 512-bit FoldRows: two vectors' int32 sums folded into one: per 128-bit lane [p0 pair, p1
+// pair, p0 pair, p1 pair] (exact in int32), so that even lanes hold p0's blocks and odd lanes p1's.
+HWY_INLINE __m512i Fold512(__m512i p0, __m512i p1) {
+  return _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
+}
+
 // 4-bit row pairs four blocks at a time in 512-bit vectors (AVX3_DL): one block per 128-bit
 // lane, the pair's int32 sums folded as in FoldRows, so each lane holds [row 0, row 1, row 0,
 // row 1] sums of its block. Tiles of several activation rows take this path: each activation
@@ -184,19 +190,12 @@ HWY_INLINE void NibbleQuad(const uint8_t* c0, const uint8_t* c1, const int8_t* c
     const __m512i z = _mm512_setzero_si512();
     const __m512i p0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, lo0, xe), hi0, xo);
     const __m512i p1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(z, lo1, xe), hi1, xo);
-    const __m512i f =
-        _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
     const __m512 xsv =
         _mm512_permutexvar_ps(k.block_idx, _mm512_castps128_ps512(_mm_loadu_ps(xs[i] + b)));
-    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(f), _mm512_mul_ps(xsv, ws), acc[i]);
+    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(Fold512(p0, p1)), _mm512_mul_ps(xsv, ws), acc[i]);
   }
 }
-// 4-bit rows one at a time, eight blocks per step in two 512-bit vectors (AVX3_DL): one block
-// per 128-bit lane, the two vectors' int32 sums folded as in FoldRows, so each lane holds
-// [block q, block 4 + q, block q, block 4 + q] sums of lane q. One row at a time keeps each
-// thread's weight reads one sequential stream: two rows read side by side (1 KiB apart for
-// k = 2048) stream 25-30 % slower from DRAM on Zen 5, because the hardware prefetchers lose
-// track of such short interleaved streams.
+
 // Which block of a step each f32 lane holds after the fold, and so which group scale and
 // activation block scale it takes.
 struct LaneBlocks {
@@ -227,17 +226,14 @@ struct LaneBlocks {
   }
 };
 
-// Two vectors' int32 sums folded into one: per 128-bit lane [p0 pair, p1 pair, p0 pair, p1
-// pair] (exact in int32), so that even lanes hold p0's blocks and odd lanes p1's.
-HWY_INLINE __m512i Fold512(__m512i p0, __m512i p1) {
-  return _mm512_add_epi32(_mm512_unpacklo_epi32(p0, p1), _mm512_unpackhi_epi32(p0, p1));
-}
-
 // The lane layout of NibbleOct: lane l of 128-bit lane q holds block q (even l) or 4 + q.
 inline LaneBlocks NibbleLanes(int group_shift) {
   return LaneBlocks(8, group_shift, [](int l) { return (l & 1) ? 4 + l / 4 : l / 4; });
 }
 
+// 4-bit rows one at a time (see SingleRows), eight blocks per step in two 512-bit vectors: one
+// block per 128-bit lane, the two vectors' int32 sums folded by Fold512, so each 128-bit lane q
+// holds [block q, block 4 + q, block q, block 4 + q] sums.
 // acc[i] += blocks b .. b + 7 of the row `c` against activation row xq[i] (CodeOrder::Nibbles:
 // per block pair, both blocks' even values, then both blocks' odd values) with block scales
 // xs[i]; `wrow` is the row's group scales as f32, b a multiple of 8.
