@@ -74,6 +74,7 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
   q_.resize(static_cast<size_t>(m * k));
   scale_.resize(static_cast<size_t>(m * blocks));
   group_sum_.resize(static_cast<size_t>(m * groups));
+  group_sum_pairs_.resize(static_cast<size_t>(2 * m * groups));
   const BlockLayout& layout = layout_of(order);
   const bool in_place = order == CodeOrder::Natural;
   auto rows = [&](int64_t begin, int64_t end) {
@@ -101,6 +102,8 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
           s += srow[b] * static_cast<float>(sums[b]);
         }
         gsum[g] = s;
+        group_sum_pairs_[2 * (i * groups + g)] = s;
+        group_sum_pairs_[2 * (i * groups + g) + 1] = s;
       }
     }
   };
@@ -113,6 +116,7 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
   a.q = q_.data();
   a.scale = scale_.data();
   a.group_sum = group_sum_.data();
+  a.group_sum_pairs = group_sum_pairs_.data();
   a.m = m;
   a.k = k;
   a.group = group;

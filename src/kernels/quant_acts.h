@@ -33,6 +33,9 @@ struct QuantizedActs {
   const int8_t* q = nullptr;         // [m, k], blocks permuted into the weight's code order
   const float* scale = nullptr;      // [m, k / 32]: value = scale * q
   const float* group_sum = nullptr;  // [m, k / group]: sum of the dequantized values per group
+  // [m, 2 * k / group]: each group sum twice, matching the row-pair kernels' lanes (even lanes
+  // one weight row, odd lanes the other), so that their bias term is plain FMAs.
+  const float* group_sum_pairs = nullptr;
   int64_t m = 0;
   int64_t k = 0;
   int64_t group = 0;  // the weight's group size (a multiple of 32)
@@ -48,6 +51,7 @@ class ActQuantizer {
   std::vector<int8_t> q_;
   std::vector<float> scale_;
   std::vector<float> group_sum_;
+  std::vector<float> group_sum_pairs_;
 };
 
 }  // namespace mlxlm::kernels

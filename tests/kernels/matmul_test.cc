@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "for_each_target.h"
+#include "kernels/amx/amx.h"
 #include "kernels/matmul.h"
 #include "kernels/ref/ref.h"
 #include "random_weight.h"
@@ -40,6 +41,15 @@ std::vector<float> magnitudes(const std::vector<float>& x, int64_t m, const kern
   }
   return out;
 }
+
+// Switches the many-rows tile engines (amx.h) off for a scope, so that products of 8 or more
+// activation rows take the Highway kernels.
+struct TileEnginesOff {
+  TileEnginesOff() { kernels::amx::set_enabled(false); }
+  ~TileEnginesOff() { kernels::amx::set_enabled(true); }
+  TileEnginesOff(const TileEnginesOff&) = delete;
+  TileEnginesOff& operator=(const TileEnginesOff&) = delete;
+};
 
 void check(const WeightSpec& spec, int64_t m, bool with_bias) {
   auto w = testing::make_random_weight(spec);
@@ -176,6 +186,27 @@ TEST(Matmul, MxFp4EveryTarget) {
   }
 }
 
+// With the tile engines off (amx.h), eight or more activation rows take the row-pair kernels'
+// eight-row tiles in every format: here one tile and a one-row remainder, over whole quads of
+// blocks, then a block pair and an unpaired last block (224 columns), or quads only with a
+// number of groups that leaves a tail in the bias term (384 columns, groups of 64).
+TEST(Matmul, EightRowTilesEveryFormat) {
+  const TileEnginesOff off;
+  for (int bits : {2, 3, 4, 5, 6, 8, 0}) {  // 0: mxfp4
+    for (int64_t cols : {224, 384}) {
+      WeightSpec s;
+      s.format = bits == 0 ? WeightFormat::MxFp4 : WeightFormat::Affine;
+      s.bits = bits;
+      s.group_size = cols == 224 ? 32 : 64;
+      s.scale_dtype = DType::BF16;
+      s.rows = 7;
+      s.cols = cols;
+      s.seed = static_cast<unsigned>(bits * 10 + cols);
+      check(s, 9, cols == 384);
+    }
+  }
+}
+
 TEST(Matmul, LargerShapesSplitAcrossThreads) {
   for (auto f : {WeightFormat::BF16, WeightFormat::Affine}) {
     WeightSpec s;
@@ -195,8 +226,11 @@ TEST(Matmul, LargerShapesSplitAcrossThreads) {
 // A row's result must not depend on where the thread pool's ranges fall or on how many
 // activation rows share its tile: with m = 3 and m = 5 the row grain is odd (85 and 51 rows), so
 // ranges start at odd rows and pair rows differently than with m = 1, and m = 5 takes the
-// four-row activation tiles. Every copy of the same activation row must give the same bits.
+// four-row activation tiles, m = 9 the eight-row ones (with the tile engines off, which would
+// take 8-bit products of 8 rows or more). Every copy of the same activation row must give the
+// same bits.
 TEST(Matmul, RowResultsDoNotDependOnTiling) {
+  const TileEnginesOff off;
   WeightSpec s;
   s.format = WeightFormat::Affine;
   s.rows = 301;
@@ -211,7 +245,7 @@ TEST(Matmul, RowResultsDoNotDependOnTiling) {
     testing::for_each_simd_target([&] {
       std::vector<float> single(s.rows);
       kernels::matmul(row.data(), 1, w.ref, nullptr, single.data());
-      for (int64_t m : {3, 5}) {
+      for (int64_t m : {3, 5, 9}) {
         std::vector<float> x;
         for (int64_t i = 0; i < m; ++i) x.insert(x.end(), row.begin(), row.end());
         std::vector<float> y(m * s.rows);

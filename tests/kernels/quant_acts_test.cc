@@ -39,6 +39,10 @@ void check(CodeOrder order, int64_t m, int64_t k, int64_t group, const std::vect
     for (size_t g = 0; g < group_sum.size(); ++g) {
       ASSERT_NEAR(a.group_sum[i * (k / group) + g], group_sum[g],
                   1e-5 * (1 + std::fabs(group_sum[g])));
+      for (int t = 0; t < 2; ++t) {
+        ASSERT_EQ(a.group_sum_pairs[2 * (i * (k / group) + g) + t],
+                  a.group_sum[i * (k / group) + g]);
+      }
     }
   }
 }

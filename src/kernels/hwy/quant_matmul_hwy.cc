@@ -3,7 +3,8 @@
 // For output row r, activation row i, weight group g and activation block b (32 values):
 //   y = sum_b scale_g * xscale_b * sum(q_w * q_x)  +  sum_g bias_g * sum_{j in g} x_j
 // The first sum runs on integer dot products (AVX2 maddubs, AVX-512 VNNI dpbusd); the second
-// uses per-group activation sums computed once per call (QuantizedActs::group_sum).
+// uses per-group activation sums computed once per call (QuantizedActs::group_sum), and is
+// accumulated with the first, so that a tile reduces each output once.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -37,13 +38,14 @@ struct TileArgs {
   int64_t i0;          // first activation row of the tile
   int group_shift;     // log2(blocks per group)
   const float* wpair;  // the two rows' scales as f32, interleaved: [groups][2]
+  const float* bpair;  // the two rows' bias coefficients likewise (unused without biases)
 };
 
 #if MLXLM_X86_INT8
-// out[r * M + i] = sum over blocks of scale_g(r) * xscale_b(i) * dot(codes_r, xq_i), for a
-// pair of weight rows. The two rows' int32 partial sums are folded into one vector (even lanes
-// row 0, odd lanes row 1) before conversion, which halves the conversions, scale products and
-// FMAs: on AVX2 those compete with maddubs for the multiply ports and bound the loop.
+// out[r * M + i] = sum over blocks of scale_g(r) * xscale_b(i) * dot(codes_r, xq_i) plus the
+// bias term, for a pair of weight rows. The two rows' int32 partial sums are folded into one vector
+// (even lanes row 0, odd lanes row 1) before conversion, which halves the conversions, scale
+// products and FMAs: on AVX2 those compete with maddubs for the multiply ports and bound the loop.
 template <int F, DType SD, int R, int M>
 HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
   static_assert(R == 2, "tiles are row pairs");
@@ -145,7 +147,17 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
                                _mm256_mul_ps(ws, _mm256_set1_ps(xs[i][b])), acc[i]);
     }
   }
-  for (int i = 0; i < M; ++i) HSumEvenOdd(acc[i], out[i], out[M + i]);
+  for (int i = 0; i < M; ++i) {
+    float tail[2] = {0.0f, 0.0f};
+    if constexpr (kHasBias<F>) {
+      const int64_t groups = a.k / a.group;
+      const float* gs = a.group_sum_pairs + (t.i0 + i) * 2 * groups;
+      acc[i] = _mm256_add_ps(acc[i], PairBiasTerm(t.bpair, gs, groups, tail));
+    }
+    HSumEvenOdd(acc[i], out[i], out[M + i]);
+    out[i] += tail[0];
+    out[M + i] += tail[1];
+  }
 }
 #else
 // Portable version (SSE4, NEON, scalar targets): the same arithmetic one code at a time.
@@ -175,6 +187,15 @@ HWY_INLINE void QuantTile(const TileArgs& t, float* out) {
         int32_t s = 0;
         for (int p = 0; p < kActBlock; ++p) s += codes[r][p] * xq[act_offset(kOrder, nb, b, p)];
         acc[r][i] += static_cast<float>(s) * (ws[r] * xsb);
+      }
+    }
+  }
+  if constexpr (kHasBias<F>) {
+    const int64_t groups = a.k / a.group;
+    for (int i = 0; i < M; ++i) {
+      const float* gs = a.group_sum + (t.i0 + i) * groups;
+      for (int r = 0; r < R; ++r) {
+        for (int64_t g = 0; g < groups; ++g) acc[r][i] += t.bpair[2 * g + r] * gs[g];
       }
     }
   }
@@ -265,16 +286,18 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   const int64_t groups = a.k / a.group;
   const int shift = GroupShift(a);
   const int64_t r1 = r + rows - 1;  // a one-row tile repeats its row
-  float stack_pairs[2 * 512];
-  float* wpair = FloatScratch(2 * groups, stack_pairs, 2 * 512);
-  PairScales<SD>(w, r, r1, groups, wpair);
-  TileArgs args{codes, &a, 0, shift, wpair};
+  float stack_pairs[4 * 512];
+  float* wpair = FloatScratch(4 * groups, stack_pairs, 4 * 512);
+  float* bpair = wpair + 2 * groups;
+  PairF32<SD>(w.scales, r, r1, groups, wpair);
+  if constexpr (kHasBias<F>) {
+    PairF32<SD>(w.biases, r, r1, groups, bpair);
+    FoldShiftedCodes<F>(wpair, 2 * groups, bpair);
+  }
+  TileArgs args{codes, &a, 0, shift, wpair, bpair};
   auto finish = [&](int64_t i, float dot0, float dot1) {
-    const int64_t pair[2] = {r, r1};
-    float extra[2];
-    BiasRows<F, SD, 2>(w, pair, a.group_sum + i * groups, groups, extra);
-    y[i * w.rows + r] = dot0 + extra[0] + (bias != nullptr ? bias[r] : 0.0f);
-    if (rows > 1) y[i * w.rows + r1] = dot1 + extra[1] + (bias != nullptr ? bias[r1] : 0.0f);
+    y[i * w.rows + r] = dot0 + (bias != nullptr ? bias[r] : 0.0f);
+    if (rows > 1) y[i * w.rows + r1] = dot1 + (bias != nullptr ? bias[r1] : 0.0f);
   };
   int64_t i = i0;
   for (; i + M <= i1; i += M) {
@@ -311,11 +334,12 @@ HWY_INLINE bool SingleRowsApply(const QuantizedActs& a) {
   return F == 8 || (a.m < 4 && (a.k / kActBlock) % 2 == 0);
 }
 
-// out[i] = sum over blocks of scale_g * xscale_b(i) * dot(codes, xq_i) for one 4- or 8-bit row
-// and activation rows i0 .. i0 + M.
+// out[i] = sum over blocks of scale_g * xscale_b(i) * dot(codes, xq_i) plus the bias term
+// sum_g brow_g * group_sum_g(i), for one 4- or 8-bit row and activation rows i0 .. i0 + M.
 template <int F, int M>
 HWY_INLINE void SingleRowTile(const uint8_t* codes, const QuantizedActs& a, int64_t i0, int shift,
-                              const LaneBlocks& lanes, const float* wrow, float* out) {
+                              const LaneBlocks& lanes, const float* wrow, const float* brow,
+                              float* out) {
   const int64_t nb = a.k / kActBlock;
   const int8_t* xq[M];
   const float* xs[M];
@@ -335,7 +359,18 @@ HWY_INLINE void SingleRowTile(const uint8_t* codes, const QuantizedActs& a, int6
     for (; b + 4 <= nb; b += 4) ByteQuad<M>(codes, xq, xs, b, wrow, shift, lanes, wide);
     for (; b < nb; ++b) ByteBlock<M>(codes, xq, xs, b, wrow, shift, narrow);
   }
-  for (int i = 0; i < M; ++i) out[i] = _mm512_reduce_add_ps(wide[i]) + HSum(narrow[i]);
+  const int64_t groups = a.k / a.group;
+  for (int i = 0; i < M; ++i) {
+    const float* gs = a.group_sum + (i0 + i) * groups;
+    int64_t g = 0;
+    for (; g + 16 <= groups; g += 16) {
+      wide[i] = _mm512_fmadd_ps(_mm512_loadu_ps(brow + g), _mm512_loadu_ps(gs + g), wide[i]);
+    }
+    const auto rest = static_cast<__mmask16>((1u << (groups - g)) - 1);
+    wide[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(rest, brow + g),
+                              _mm512_maskz_loadu_ps(rest, gs + g), wide[i]);
+    out[i] = _mm512_reduce_add_ps(wide[i]) + HSum(narrow[i]);
+  }
 }
 
 // 4- and 8-bit rows [r0, r1) one at a time, so that each thread reads its rows as one
@@ -347,28 +382,29 @@ void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, f
   const int64_t groups = a.k / a.group;
   const int shift = GroupShift(a);
   const LaneBlocks lanes = F == 4 ? NibbleLanes(shift) : ByteLanes(shift);
-  float stack_scales[1024];
-  float* wrow = FloatScratch(groups, stack_scales, 1024);
+  float stack_scales[2 * 1024];
+  float* wrow = FloatScratch(2 * groups, stack_scales, 2 * 1024);
+  float* brow = wrow + groups;
   const int64_t mc = ActSliceRows(a);
   for (int64_t i0 = 0; i0 < a.m; i0 += mc) {
     const int64_t i1 = std::min(a.m, i0 + mc);
     for (int64_t r = r0; r < r1; ++r) {
       const auto* codes = static_cast<const uint8_t*>(w.data) + r * (w.cols * F / 8);
-      RowScales<SD>(w, r, groups, wrow);
+      RowF32<SD>(w.scales, r, groups, wrow);
+      RowF32<SD>(w.biases, r, groups, brow);
+      FoldShiftedCodes<F>(wrow, groups, brow);
       auto finish = [&](int64_t i, float dot) {
-        float extra;
-        BiasRows<F, SD, 1>(w, &r, a.group_sum + i * groups, groups, &extra);
-        y[i * w.rows + r] = dot + extra + (bias != nullptr ? bias[r] : 0.0f);
+        y[i * w.rows + r] = dot + (bias != nullptr ? bias[r] : 0.0f);
       };
       int64_t i = i0;
       for (; i + 4 <= i1; i += 4) {
         float out[4];
-        SingleRowTile<F, 4>(codes, a, i, shift, lanes, wrow, out);
+        SingleRowTile<F, 4>(codes, a, i, shift, lanes, wrow, brow, out);
         for (int u = 0; u < 4; ++u) finish(i + u, out[u]);
       }
       for (; i < i1; ++i) {
         float out;
-        SingleRowTile<F, 1>(codes, a, i, shift, lanes, wrow, &out);
+        SingleRowTile<F, 1>(codes, a, i, shift, lanes, wrow, brow, &out);
         finish(i, out);
       }
     }
@@ -390,7 +426,9 @@ void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, f
     const int64_t i1 = std::min(a.m, i0 + mc);
     for (int64_t r = r0; r < r1; r += 2) {
       const int rows = static_cast<int>(std::min<int64_t>(2, r1 - r));
-      if (i1 - i0 >= 4) {
+      if (i1 - i0 >= 8) {
+        TileRows<F, SD, 2, 8>(a, w, bias, y, r, rows, i0, i1, bufs);
+      } else if (i1 - i0 >= 4) {
         TileRows<F, SD, 2, 4>(a, w, bias, y, r, rows, i0, i1, bufs);
       } else {
         TileRows<F, SD, 2, 1>(a, w, bias, y, r, rows, i0, i1, bufs);

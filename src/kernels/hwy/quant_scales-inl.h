@@ -42,76 +42,17 @@ HWY_INLINE float ScaleAt(const void* base, int64_t i) {
   }
 }
 
-#if MLXLM_X86_INT8
-// sum_g coef_g * group_sum_g for weight rows rows[0 .. R) (R = 1 or 2) and one activation row,
-// where coef is the group's bias (plus 128 * scale when 8-bit codes were shifted). A pair shares
-// the loads of the group sums and one reduction.
-template <int F, DType SD, int R>
-HWY_INLINE void BiasRows(const WeightRef& w, const int64_t* rows, const float* gs, int64_t groups,
-                         float* out) {
-  static_assert(R == 1 || R == 2, "one row or a pair");
-  const int64_t row0 = rows[0], row1 = rows[R - 1];
-  if constexpr (F == q::kFmtFp4) {
-    for (int t = 0; t < R; ++t) out[t] = 0.0f;
-  } else {
-    constexpr bool kFold = F == 8 && kShift8;
-    auto coef8 = [&](int64_t row, int64_t g) {
-      __m256 c = LoadScales8<SD>(w.biases, row * groups + g);
-      if constexpr (kFold) {
-        c = _mm256_fmadd_ps(LoadScales8<SD>(w.scales, row * groups + g), _mm256_set1_ps(128.0f), c);
-      }
-      return c;
-    };
-    auto coef = [&](int64_t row, int64_t g) {
-      float c = ScaleAt<SD>(w.biases, row * groups + g);
-      if constexpr (kFold) c += 128.0f * ScaleAt<SD>(w.scales, row * groups + g);
-      return c;
-    };
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    int64_t g = 0;
-    for (; g + 8 <= groups; g += 8) {
-      const __m256 x = _mm256_loadu_ps(gs + g);
-      acc0 = _mm256_fmadd_ps(coef8(row0, g), x, acc0);
-      if constexpr (R == 2) acc1 = _mm256_fmadd_ps(coef8(row1, g), x, acc1);
-    }
-    // [row0 pairs, row1 pairs] per 128-bit lane, then the lanes added: (s0, s0', s1, s1').
-    const __m256 h = _mm256_hadd_ps(acc0, acc1);
-    __m128 v = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-    v = _mm_hadd_ps(v, v);
-    out[0] = _mm_cvtss_f32(v);
-    if constexpr (R == 2) out[1] = _mm_cvtss_f32(_mm_movehdup_ps(v));
-    for (; g < groups; ++g) {
-      out[0] += coef(row0, g) * gs[g];
-      if constexpr (R == 2) out[1] += coef(row1, g) * gs[g];
-    }
-  }
-}
-#else
-template <int F, DType SD, int R>
-HWY_INLINE void BiasRows(const WeightRef& w, const int64_t* rows, const float* gs, int64_t groups,
-                         float* out) {
-  for (int t = 0; t < R; ++t) {
-    out[t] = 0.0f;
-    if constexpr (F != q::kFmtFp4) {
-      for (int64_t g = 0; g < groups; ++g)
-        out[t] += ScaleAt<SD>(w.biases, rows[t] * groups + g) * gs[g];
-    }
-  }
-}
-
-#endif  // MLXLM_X86_INT8
-
-// The scales of weight rows row0 and row1 as f32, interleaved ([groups][2]), so that the tile
-// loops broadcast a group's pair with a single load instead of converting one per block.
+// Scales (or biases) of weight rows row0 and row1 as f32, interleaved ([groups][2]) to match
+// the row-pair kernels' lanes: a group's pair broadcasts with a single load, and the bias term
+// is plain FMAs against QuantizedActs::group_sum_pairs.
 template <DType SD>
-HWY_INLINE void PairScales(const WeightRef& w, int64_t row0, int64_t row1, int64_t groups,
-                           float* dst) {
+HWY_INLINE void PairF32(const void* src, int64_t row0, int64_t row1, int64_t groups, float* dst) {
   int64_t g = 0;
 #if MLXLM_X86_INT8
   if constexpr (SD != DType::U8) {
     for (; g + 8 <= groups; g += 8) {
-      const __m256 a = LoadScales8<SD>(w.scales, row0 * groups + g);
-      const __m256 b = LoadScales8<SD>(w.scales, row1 * groups + g);
+      const __m256 a = LoadScales8<SD>(src, row0 * groups + g);
+      const __m256 b = LoadScales8<SD>(src, row1 * groups + g);
       const __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
       _mm256_storeu_ps(dst + 2 * g, _mm256_permute2f128_ps(lo, hi, 0x20));
       _mm256_storeu_ps(dst + 2 * g + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
@@ -119,23 +60,60 @@ HWY_INLINE void PairScales(const WeightRef& w, int64_t row0, int64_t row1, int64
   }
 #endif
   for (; g < groups; ++g) {
-    dst[2 * g] = ScaleAt<SD>(w.scales, row0 * groups + g);
-    dst[2 * g + 1] = ScaleAt<SD>(w.scales, row1 * groups + g);
+    dst[2 * g] = ScaleAt<SD>(src, row0 * groups + g);
+    dst[2 * g + 1] = ScaleAt<SD>(src, row1 * groups + g);
   }
 }
 
-// The scales of weight row `row` as f32.
+// Scales (or biases) of weight row `row` as f32.
 template <DType SD>
-HWY_INLINE void RowScales(const WeightRef& w, int64_t row, int64_t groups, float* dst) {
+HWY_INLINE void RowF32(const void* src, int64_t row, int64_t groups, float* dst) {
   int64_t g = 0;
 #if MLXLM_X86_INT8
   if constexpr (SD != DType::U8) {
     for (; g + 8 <= groups; g += 8)
-      _mm256_storeu_ps(dst + g, LoadScales8<SD>(w.scales, row * groups + g));
+      _mm256_storeu_ps(dst + g, LoadScales8<SD>(src, row * groups + g));
   }
 #endif
-  for (; g < groups; ++g) dst[g] = ScaleAt<SD>(w.scales, row * groups + g);
+  for (; g < groups; ++g) dst[g] = ScaleAt<SD>(src, row * groups + g);
 }
+
+// The coefficients of the bias term sum_g coef_g * group_sum_g, given `n` converted biases and
+// the matching scales: the bias itself, plus 128 * scale where 8-bit codes were shifted to
+// signed (kShift8). mxfp4 has no biases, so no bias term.
+template <int F>
+constexpr bool kHasBias = F != q::kFmtFp4;
+template <int F>
+HWY_INLINE void FoldShiftedCodes(const float* scales, int64_t n, float* coef) {
+  if constexpr (F == 8 && kShift8) {
+    for (int64_t j = 0; j < n; ++j) coef[j] += 128.0f * scales[j];
+  }
+}
+
+#if MLXLM_X86_INT8
+// The bias term of a row pair in the pair kernels' lane layout (even lanes row 0, odd row 1):
+// sum over lanes of bpair * gs_pairs, for groups [0, 4 * (groups / 4)); the last groups % 4
+// are returned in tail[0..1].
+HWY_INLINE __m256 PairBiasTerm(const float* bpair, const float* gs_pairs, int64_t groups,
+                               float* tail) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t g = 0;
+  for (; g + 8 <= groups; g += 8) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(bpair + 2 * g), _mm256_loadu_ps(gs_pairs + 2 * g), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(bpair + 2 * g + 8), _mm256_loadu_ps(gs_pairs + 2 * g + 8),
+                         a1);
+  }
+  for (; g + 4 <= groups; g += 4) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(bpair + 2 * g), _mm256_loadu_ps(gs_pairs + 2 * g), a0);
+  }
+  tail[0] = tail[1] = 0.0f;
+  for (; g < groups; ++g) {
+    tail[0] += bpair[2 * g] * gs_pairs[2 * g];
+    tail[1] += bpair[2 * g + 1] * gs_pairs[2 * g + 1];
+  }
+  return _mm256_add_ps(a0, a1);
+}
+#endif
 
 }  // namespace mlxlm::kernels::HWY_NAMESPACE
 #if HWY_TARGET == HWY_AVX3_DL
