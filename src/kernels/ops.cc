@@ -25,14 +25,7 @@ void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
 
 void softmax(float* x, int64_t rows, int64_t n) { simd::softmax_rows(x, rows, n); }
 
-float logsumexp(const float* x, int64_t n) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, x[i]);
-  if (!std::isfinite(mx)) return mx;
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::exp(double{x[i]} - mx);
-  return mx + static_cast<float>(std::log(sum));
-}
+float logsumexp(const float* x, int64_t n) { return simd::logsumexp(x, n); }
 
 float sum(const float* x, int64_t n) {
   auto& pool = ThreadPool::global();

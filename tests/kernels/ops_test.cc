@@ -69,6 +69,26 @@ TEST(Ops, SoftmaxEveryTarget) {
   });
 }
 
+// Against a double-precision sum: a vocabulary-sized row (chunks of the f32 sum, a scalar
+// tail), -inf entries (masked tokens), and rows that are empty of finite values.
+TEST(Ops, LogSumExpEveryTarget) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (int64_t n : {1, 5, 17, 128259}) {
+    auto x = testing::random_floats(n, 11, 12.0f);
+    for (int64_t i = 2; i < n; i += 7) x[i] = ninf;
+    double mx = ninf;
+    for (float v : x) mx = std::max(mx, double{v});
+    double s = 0;
+    for (float v : x) s += std::exp(double{v} - mx);
+    const double want = mx + std::log(s);
+    testing::for_each_simd_target([&] {
+      EXPECT_NEAR(kernels::logsumexp(x.data(), n), want, 2e-6 * (1 + std::fabs(want))) << n;
+    });
+  }
+  const std::vector<float> masked(40, ninf);
+  testing::for_each_simd_target([&] { EXPECT_EQ(kernels::logsumexp(masked.data(), 40), ninf); });
+}
+
 TEST(Ops, AddInplaceEveryTarget) {
   auto x = testing::random_floats(45, 8), y = testing::random_floats(45, 9);
   std::vector<float> want(45);
