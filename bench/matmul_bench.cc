@@ -127,23 +127,15 @@ BENCHMARK(BM_MatvecFromDram)
     ->ArgsProduct({{16, 8, 4}, {1, 2}, {4096, 2048}})
     ->Unit(benchmark::kMillisecond);
 
-// Batched decoding from DRAM: the weight of BM_MatvecFromDram against 8 activation rows, on 2
-// threads, so the kernel's arithmetic and the stream of weight rows compete. Items are
-// multiply-adds. Args: bits, cols (2048: gate/up and q/k/v/o; 8192: down).
+// Batched decoding from DRAM: the weight of BM_MatvecFromDram against several activation rows,
+// on 2 threads, so the kernel's arithmetic and the stream of weight rows compete. Items are
+// multiply-adds. Args: bits, activation rows, cols (2048: gate/up and q/k/v/o; 8192: down).
 void BM_BatchFromDram(benchmark::State& state) {
-  const int bits = static_cast<int>(state.range(0));
-  const int64_t cols = state.range(1), m = 8;
   mlxlm::ThreadPool::set_num_threads(2);
-  const int64_t rows = (int64_t{128} << 20) * 8 / (cols * bits);
-  Fixture f = make(rows, cols, bits);
-  std::vector<float> x(m * cols, 0.5f), y(m * rows);
-  for (auto _ : state) {
-    mlxlm::kernels::matmul(x.data(), m, f.ref, nullptr, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.SetItemsProcessed(state.iterations() * m * rows * cols);
+  const int64_t cols = state.range(2);
+  run_matmul(state, (int64_t{128} << 20) * 8 / (cols * state.range(0)), cols);
 }
-BENCHMARK(BM_BatchFromDram)->ArgsProduct({{4}, {2048, 8192}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BatchFromDram)->ArgsProduct({{4}, {8}, {2048, 8192}})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
