@@ -1,9 +1,6 @@
 #include "kernels/ops.h"
 
-#include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <limits>
 #include <vector>
 
 #include "base/thread_pool.h"

@@ -72,7 +72,6 @@ float LogSumExp(const float* x, int64_t n) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   const VF vmx = hn::Set(df, mx);
-  const VF lo = hn::Set(df, -87.0f);  // below this exp underflows; keeps -inf out of Exp
   constexpr int64_t kChunk = 1024;
   double total = 0.0;
   int64_t i = 0;
@@ -80,15 +79,10 @@ float LogSumExp(const float* x, int64_t n) {
     const int64_t end = std::min(n, i + kChunk);
     VF s0 = hn::Zero(df), s1 = hn::Zero(df);
     for (; i + 2 * lanes <= end; i += 2 * lanes) {
-      const VF d0 = hn::Sub(hn::LoadU(df, x + i), vmx);
-      const VF d1 = hn::Sub(hn::LoadU(df, x + i + lanes), vmx);
-      s0 = hn::Add(s0, hn::IfThenZeroElse(hn::Lt(d0, lo), hn::Exp(df, hn::Max(d0, lo))));
-      s1 = hn::Add(s1, hn::IfThenZeroElse(hn::Lt(d1, lo), hn::Exp(df, hn::Max(d1, lo))));
+      s0 = hn::Add(s0, ExpShifted(hn::LoadU(df, x + i), vmx));
+      s1 = hn::Add(s1, ExpShifted(hn::LoadU(df, x + i + lanes), vmx));
     }
-    for (; i + lanes <= end; i += lanes) {
-      const VF d = hn::Sub(hn::LoadU(df, x + i), vmx);
-      s0 = hn::Add(s0, hn::IfThenZeroElse(hn::Lt(d, lo), hn::Exp(df, hn::Max(d, lo))));
-    }
+    for (; i + lanes <= end; i += lanes) s0 = hn::Add(s0, ExpShifted(hn::LoadU(df, x + i), vmx));
     total += hn::GetLane(hn::SumOfLanes(df, hn::Add(s0, s1)));
   }
   for (; i < n; ++i) total += std::exp(double{x[i]} - mx);

@@ -93,17 +93,24 @@ HWY_INLINE void Scale(float a, float* x, int64_t n) {
   for (; i < n; ++i) x[i] *= a;
 }
 
+// exp(x - mx) for x <= mx: 0 below -87, where exp underflows, which also keeps -inf (masked
+// entries) out of Exp.
+HWY_INLINE VF ExpShifted(VF x, VF mx) {
+  const DF df;
+  const VF lo = hn::Set(df, -87.0f);
+  const VF d = hn::Sub(x, mx);
+  return hn::IfThenZeroElse(hn::Lt(d, lo), hn::Exp(df, hn::Max(d, lo)));
+}
+
 // x[i] = exp(x[i] - mx) for every i; returns the sum. -inf entries become 0.
 HWY_INLINE float ExpShiftSum(float* x, int64_t n, float mx) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   const VF vmx = hn::Set(df, mx);
-  const VF lo = hn::Set(df, -87.0f);  // below this exp underflows; keeps -inf out of Exp
   VF sum = hn::Zero(df);
   int64_t i = 0;
   for (; i + lanes <= n; i += lanes) {
-    const VF d = hn::Sub(hn::LoadU(df, x + i), vmx);
-    const VF e = hn::IfThenZeroElse(hn::Lt(d, lo), hn::Exp(df, hn::Max(d, lo)));
+    const VF e = ExpShifted(hn::LoadU(df, x + i), vmx);
     hn::StoreU(e, df, x + i);
     sum = hn::Add(sum, e);
   }
