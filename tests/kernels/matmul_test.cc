@@ -160,7 +160,7 @@ TEST(Matmul, ExtremeCodesAndActivationsDoNotSaturate) {
         s.seed = static_cast<unsigned>(bits + group);
         auto w = testing::make_random_weight(s);
         std::fill(w.data.begin(), w.data.end(), uint8_t{0xFF});
-        const int64_t m = 2;
+        const int64_t m = bits == 4 ? 9 : 2;  // 4-bit: weight rows in lanes on AVX-512 VNNI
         std::vector<float> x(m * s.cols, sign);
         std::vector<float> want(m * s.rows);
         kernels::ref::matmul_int8_acts(x.data(), m, w.ref, nullptr, want.data());
@@ -207,6 +207,31 @@ TEST(Matmul, EightRowTilesEveryFormat) {
   }
 }
 
+// 4-bit products of 4 or more activation rows on AVX-512 VNNI hold each weight row in a lane of
+// its own, 16 rows per tile (row_lanes-inl.h): two whole tiles and a partial one (37 rows), tiles
+// of 8 and 4 activation rows with remainders, and per-group scales of every type transposed 64
+// bytes at a time, including a last partial chunk (9, 17 or 34 groups) and more than one chunk.
+TEST(Matmul, FourBitRowsInLanes) {
+  const TileEnginesOff off;
+  struct Shape {
+    int64_t cols;
+    int group;
+    DType scales;
+  };
+  for (const Shape& shape : {Shape{576, 64, DType::BF16}, Shape{1088, 32, DType::F16},
+                             Shape{1088, 64, DType::BF16}, Shape{2048, 64, DType::F32}}) {
+    WeightSpec s;
+    s.format = WeightFormat::Affine;
+    s.bits = 4;
+    s.group_size = shape.group;
+    s.scale_dtype = shape.scales;
+    s.rows = 37;
+    s.cols = shape.cols;
+    s.seed = static_cast<unsigned>(shape.cols + shape.group);
+    for (int64_t m : {4, 13}) check(s, m, m == 13);
+  }
+}
+
 TEST(Matmul, LargerShapesSplitAcrossThreads) {
   for (auto f : {WeightFormat::BF16, WeightFormat::Affine}) {
     WeightSpec s;
@@ -221,14 +246,14 @@ TEST(Matmul, LargerShapesSplitAcrossThreads) {
   }
 }
 
-// A grouped product (q/k/v, gate/up) gives every weight exactly what its own product gives, both
-// when the weights share the prepared input and when they need separate ones (mixed formats).
-// A row's result must not depend on where the thread pool's ranges fall or on how many
-// activation rows share its tile: with m = 3 and m = 5 the row grain is odd (85 and 51 rows), so
-// ranges start at odd rows and pair rows differently than with m = 1, and m = 5 takes the
-// four-row activation tiles, m = 9 the eight-row ones (with the tile engines off, which would
-// take 8-bit products of 8 rows or more). Every copy of the same activation row must give the
-// same bits.
+// A row's result must not depend on where the thread pool's ranges fall or on which tile of its
+// product holds it. With m = 3, 5, 9 and 13 the thread pool splits the 301 rows differently than
+// with m = 1 (the row grain depends on m), so the ranges tile rows differently; m = 5, 9 and 13
+// take activation tiles of 4, 8 and 8 + 4 rows with one-row remainders (the tile engines are off,
+// so that the Highway kernels take every product). Products of fewer than 4 activation rows and of
+// 4 or more may take different kernels (4-bit weights in lanes on AVX-512 VNNI, row_lanes-inl.h),
+// whose sums are ordered differently: each group is compared within itself, and 8-bit products,
+// which take the row-pair kernels at every m here, also across the two.
 TEST(Matmul, RowResultsDoNotDependOnTiling) {
   const TileEnginesOff off;
   WeightSpec s;
@@ -243,22 +268,33 @@ TEST(Matmul, RowResultsDoNotDependOnTiling) {
     const auto w = testing::make_random_weight(s);
     const std::vector<float> row = testing::random_floats(s.cols, 21);
     testing::for_each_simd_target([&] {
-      std::vector<float> single(s.rows);
-      kernels::matmul(row.data(), 1, w.ref, nullptr, single.data());
-      for (int64_t m : {3, 5, 9}) {
+      auto copies = [&](int64_t m) {
         std::vector<float> x;
         for (int64_t i = 0; i < m; ++i) x.insert(x.end(), row.begin(), row.end());
         std::vector<float> y(m * s.rows);
         kernels::matmul(x.data(), m, w.ref, nullptr, y.data());
+        return y;
+      };
+      const std::vector<float> single = copies(1);
+      const std::vector<float> five = copies(5);
+      const std::vector<float> first_of_five(five.begin(), five.begin() + s.rows);
+      if (bits == 8) {
+        ASSERT_EQ(first_of_five, single) << "8-bit, m = 5 against m = 1";
+      }
+      for (int64_t m : {3, 5, 9, 13}) {
+        const std::vector<float> y = copies(m);
+        const std::vector<float>& want = m < 4 ? single : first_of_five;
         for (int64_t i = 0; i < m; ++i) {
           const std::vector<float> copy(y.begin() + i * s.rows, y.begin() + (i + 1) * s.rows);
-          ASSERT_EQ(copy, single) << bits << "-bit, m = " << m << ", activation row " << i;
+          ASSERT_EQ(copy, want) << bits << "-bit, m = " << m << ", activation row " << i;
         }
       }
     });
   }
 }
 
+// A grouped product (q/k/v, gate/up) gives every weight exactly what its own product gives, both
+// when the weights share the prepared input and when they need separate ones (mixed formats).
 TEST(Matmul, GroupEqualsSeparateProducts) {
   auto spec = [](WeightFormat f, int64_t rows, int bits, unsigned seed) {
     WeightSpec s;

@@ -80,9 +80,9 @@ void dpbf16_matmul_rows(const PackedActs& x, const WeightRef& w, const float* bi
 // bytes per multiply-add of the bf16 tiles and no dequantization to floats.
 bool supports_int8(const WeightRef& w);
 // Activation rows at or above which the integer product of w takes this path (kMinRows, or,
-// without tiles, 16 for 4-bit weights: VNNI's activation blocks are 16 rows wide however few
-// are used, and below that the Highway kernels' 512-bit row pairs are faster: m = 8 on Zen 5,
-// 129 against 90 G multiply-adds/s per core).
+// without tiles, 64 for 4-bit weights: below that the Highway kernels' weight rows in lanes
+// (row_lanes-inl.h) are as fast or faster; Zen 5, 1B-shaped products on 2 threads, m = 16: 217
+// against 193 G multiply-adds/s, m = 64: 221 against 225-229).
 int64_t int8_min_rows(const WeightRef& w);
 
 constexpr int64_t kInt8Block = 64;

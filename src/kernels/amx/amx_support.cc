@@ -108,7 +108,7 @@ bool supports_int8(const WeightRef& w) {
 }
 
 int64_t int8_min_rows(const WeightRef& w) {
-  return !tiles_enabled() && w.bits == 4 ? 16 : kMinRows;
+  return !tiles_enabled() && w.bits == 4 ? 64 : kMinRows;
 }
 
 }  // namespace mlxlm::kernels::amx

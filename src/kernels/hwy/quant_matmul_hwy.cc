@@ -21,6 +21,7 @@
 
 #include "kernels/hwy/quant_codes.h"
 #include "kernels/hwy/quant_scales-inl.h"
+#include "kernels/hwy/row_lanes-inl.h"
 #include "kernels/hwy/x86_int8-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -259,13 +260,6 @@ HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<
   }
 }
 
-// log2(activation blocks per weight group).
-inline int GroupShift(const QuantizedActs& a) {
-  int shift = 0;
-  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
-  return shift;
-}
-
 // `n` floats of scratch for a row's scales: `stack` (of stack_n) when they fit, else a
 // per-thread heap buffer. Decoding's small weights keep theirs on the stack.
 inline float* FloatScratch(int64_t n, float* stack, int64_t stack_n) {
@@ -418,6 +412,9 @@ void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, f
 #if MLXLM_VNNI
   if constexpr (F == 4 || F == 8) {
     if (SingleRowsApply<F>(a)) return SingleRows<F, SD>(a, w, bias, y, r0, r1);
+  }
+  if constexpr (F == 4) {
+    if (LaneRowsApply(a)) return LaneRows<SD>(a, w, bias, y, r0, r1);
   }
 #endif
   thread_local std::vector<uint8_t> bufs[8];

@@ -1,0 +1,292 @@
+// 4-bit products of several activation rows (batched decoding) with each weight row in a 32-bit
+// lane of its own (AVX-512 VNNI): 16 weight rows are transposed per 64-column step so that a
+// vector holds four codes of each of the 16 rows, and each `vpdpbusd` multiplies it with one
+// activation quad broadcast from memory. A row's sums then never need a horizontal reduction or a
+// fold with its neighbour, and the f32 work per block (convert, scale, accumulate) is shared by 16
+// rows instead of 2. Included once per SIMD target by quant_matmul_hwy.cc.
+#if defined(MLXLM_KERNELS_ROW_LANES_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MLXLM_KERNELS_ROW_LANES_INL_H_
+#undef MLXLM_KERNELS_ROW_LANES_INL_H_
+#else
+#define MLXLM_KERNELS_ROW_LANES_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include <hwy/highway.h>
+
+#include "base/aligned_vector.h"
+#include "kernels/hwy/avx512_vnni.h"
+#include "kernels/hwy/quant_scales-inl.h"
+#include "kernels/hwy/x86_int8-inl.h"
+#include "kernels/quant_acts.h"
+#include "kernels/weight.h"
+
+HWY_BEFORE_NAMESPACE();
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_BEGIN
+#endif
+namespace mlxlm::kernels::HWY_NAMESPACE {
+
+// log2(activation blocks per weight group).
+inline int GroupShift(const QuantizedActs& a) {
+  int shift = 0;
+  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
+  return shift;
+}
+
+#if MLXLM_VNNI
+constexpr int kLaneRows = 16;
+
+// Whether LaneRows takes a 4-bit product: enough activation rows to pay for transposing the
+// weight codes (a step's transpose serves every activation row of the tile), and whole block
+// pairs (the activations' nibble order pairs blocks).
+inline bool LaneRowsApply(const QuantizedActs& a) { return a.m >= 4 && a.k % 64 == 0; }
+
+// Transposes 16 rows of 16 dwords in place: afterwards v[c] holds dword c of every row.
+HWY_INLINE void Transpose16x16(__m512i* v) {
+  __m512i t[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {
+    v[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    v[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    v[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    v[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  // v[4g + e], 128-bit lane L: dword 4L + e of rows 4g .. 4g + 3.
+  for (int e = 0; e < 4; ++e) {
+    const __m512i u0 = _mm512_shuffle_i32x4(v[e], v[4 + e], 0x88);
+    const __m512i u1 = _mm512_shuffle_i32x4(v[e], v[4 + e], 0xDD);
+    const __m512i u2 = _mm512_shuffle_i32x4(v[8 + e], v[12 + e], 0x88);
+    const __m512i u3 = _mm512_shuffle_i32x4(v[8 + e], v[12 + e], 0xDD);
+    t[e] = _mm512_shuffle_i32x4(u0, u2, 0x88);
+    t[8 + e] = _mm512_shuffle_i32x4(u0, u2, 0xDD);
+    t[4 + e] = _mm512_shuffle_i32x4(u1, u3, 0x88);
+    t[12 + e] = _mm512_shuffle_i32x4(u1, u3, 0xDD);
+  }
+  for (int c = 0; c < 16; ++c) v[c] = t[c];
+}
+
+// The 32 code bytes at `offset` of 16 rows `stride` bytes apart, transposed: t[c] holds dword c
+// (codes 8c .. 8c + 7) of row l in lane l.
+HWY_INLINE void TransposeSlices(const uint8_t* rows, int64_t stride, __m512i* t) {
+  auto half = [&](int r) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * stride));
+  };
+  __m512i v[8], u[8];
+  for (int j = 0; j < 8; ++j) {
+    v[j] = _mm512_inserti64x4(_mm512_castsi256_si512(half(j)), half(j + 8), 1);
+  }
+  // v[j]: row j in 128-bit lanes 0-1, row j + 8 in lanes 2-3 (a 256-bit half each).
+  for (int j = 0; j < 4; ++j) {
+    u[2 * j] = _mm512_unpacklo_epi32(v[2 * j], v[2 * j + 1]);
+    u[2 * j + 1] = _mm512_unpackhi_epi32(v[2 * j], v[2 * j + 1]);
+  }
+  for (int g = 0; g < 2; ++g) {
+    v[4 * g] = _mm512_unpacklo_epi64(u[4 * g], u[4 * g + 2]);
+    v[4 * g + 1] = _mm512_unpackhi_epi64(u[4 * g], u[4 * g + 2]);
+    v[4 * g + 2] = _mm512_unpacklo_epi64(u[4 * g + 1], u[4 * g + 3]);
+    v[4 * g + 3] = _mm512_unpackhi_epi64(u[4 * g + 1], u[4 * g + 3]);
+  }
+  // v[4g + e], 128-bit lane L: dword e (L = 0, 2) or 4 + e (L = 1, 3) of rows 4g .. 4g + 3
+  // (L < 2) or 8 + 4g .. 11 + 4g (L >= 2).
+  const __m512i first = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+  const __m512i second = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int e = 0; e < 4; ++e) {
+    t[e] = _mm512_permutex2var_epi64(v[e], first, v[4 + e]);
+    t[4 + e] = _mm512_permutex2var_epi64(v[e], second, v[4 + e]);
+  }
+}
+
+// The per-group values (scales or biases, F32/F16/BF16) of rows [r, r + rows) as f32,
+// transposed to dst[group][16] (a last partial tile repeats its last row): 64 bytes of each row
+// at a time, transposed as dwords (one f32, or two 16-bit values), then converted in registers.
+template <DType SD>
+HWY_INLINE void LaneGroupValues(const void* src, int64_t r, int rows, int64_t groups, float* dst) {
+  constexpr int64_t kBytes = SD == DType::F32 ? 4 : 2;
+  constexpr int64_t kChunk = 64 / kBytes;  // values per row and transpose
+  const auto* base = static_cast<const uint8_t*>(src);
+  for (int64_t g0 = 0; g0 < groups; g0 += kChunk) {
+    const int64_t n = std::min(kChunk, groups - g0);
+    const auto mask = n == kChunk ? ~__mmask64{0} : (__mmask64{1} << (n * kBytes)) - 1;
+    __m512i v[kLaneRows];
+    for (int l = 0; l < kLaneRows; ++l) {
+      const int64_t row = r + std::min(l, rows - 1);
+      v[l] = _mm512_maskz_loadu_epi8(mask, base + (row * groups + g0) * kBytes);
+    }
+    Transpose16x16(v);
+    for (int64_t c = 0; c * 4 < n * kBytes; ++c) {
+      float* out = dst + (g0 + c * (4 / kBytes)) * kLaneRows;
+      if constexpr (SD == DType::F32) {
+        _mm512_store_si512(out, v[c]);
+      } else if constexpr (SD == DType::BF16) {
+        _mm512_store_si512(out, _mm512_slli_epi32(v[c], 16));
+        _mm512_store_si512(out + kLaneRows, _mm512_and_si512(v[c], _mm512_set1_epi32(-65536)));
+      } else {
+        _mm512_store_ps(out, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(v[c])));
+        _mm512_store_ps(out + kLaneRows,
+                        _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(v[c], 16))));
+      }
+    }
+  }
+}
+
+// M activation rows interleaved per block pair, so that a tile reaches every row at a constant
+// offset from one pointer: q [pair][row][64 codes], scale [block][row], group_sum [group][row].
+struct ActTile {
+  const int8_t* q;
+  const float* scale;
+  const float* group_sum;
+};
+
+// out[i][l] = row l's product with activation row i of the tile, for i < M: per block the eight
+// dot-product steps of each row land in its lane; f32 scaling once per block and activation row.
+// `codes` holds 16 rows `stride` bytes apart; `ws` / `wb` are their scales and biases per group
+// ([groups][16]); `next` the codes to prefetch (the next tile) or null.
+template <int M>
+HWY_INLINE void LaneTile(const uint8_t* codes, int64_t stride, const ActTile& x, int64_t k,
+                         int shift, const float* ws, const float* wb, const uint8_t* next,
+                         __m512* out) {
+  for (int i = 0; i < M; ++i) out[i] = _mm512_setzero_ps();
+  auto quad = [](const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm512_set1_epi32(v);
+  };
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const int64_t group_blocks_mask = (int64_t{1} << shift) - 1;
+  for (int64_t s = 0; s < k / 64; ++s) {
+    // The next tile's codes, as many 64-byte lines as this step reads (16 rows x 32 bytes).
+    if (next != nullptr) {
+      for (int j = 0; j < 8; ++j) {
+        _mm_prefetch(reinterpret_cast<const char*>(next + s * 512 + 64 * j), _MM_HINT_T0);
+      }
+    }
+    __m512i t[8];
+    TransposeSlices(codes + s * 32, stride, t);
+    const int8_t* xs = x.q + s * 64 * M;
+    for (int e = 0; e < 2; ++e) {
+      const int64_t b = 2 * s + e, g = b >> shift;
+      __m512i lo[4], hi[4];
+      for (int j = 0; j < 4; ++j) {
+        lo[j] = _mm512_and_si512(t[4 * e + j], low4);
+        hi[j] = _mm512_and_si512(_mm512_srli_epi16(t[4 * e + j], 4), low4);
+      }
+      const __m512 wsv = _mm512_load_ps(ws + g * kLaneRows);
+      const bool group_start = (b & group_blocks_mask) == 0;
+      for (int i = 0; i < M; ++i) {
+        // CodeOrder::Nibbles: the pair's even values of block e at 16e, odd ones 32 further.
+        const int8_t* xi = xs + 64 * i + 16 * e;
+        __m512i acc = _mm512_setzero_si512();
+        for (int j = 0; j < 4; ++j) {
+          acc = _mm512_dpbusd_epi32(acc, lo[j], quad(xi + 4 * j));
+          acc = _mm512_dpbusd_epi32(acc, hi[j], quad(xi + 32 + 4 * j));
+        }
+        const __m512 scale = _mm512_mul_ps(wsv, _mm512_set1_ps(x.scale[b * M + i]));
+        out[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), scale, out[i]);
+        if (group_start) {
+          out[i] = _mm512_fmadd_ps(_mm512_load_ps(wb + g * kLaneRows),
+                                   _mm512_set1_ps(x.group_sum[g * M + i]), out[i]);
+        }
+      }
+    }
+  }
+}
+
+// Activation rows in tiles of 8, then 4, then 1 (the tiles LaneRows runs), each interleaved as
+// ActTile describes; tile i0 starts at row i0 of every buffer. Every LaneRows call builds its own
+// (16 KiB for 8 rows of 2048 values, ~1 % of a batched decoding step), so the quantizer and the
+// other kernels keep one layout.
+struct LaneActs {
+  AlignedVector<int8_t> q;
+  std::vector<float> scale, group_sum;
+
+  template <typename Fn>
+  static void for_each_tile(int64_t m, Fn fn) {
+    int64_t i = 0;
+    for (; i + 8 <= m; i += 8) fn(i, std::integral_constant<int, 8>());
+    for (; i + 4 <= m; i += 4) fn(i, std::integral_constant<int, 4>());
+    for (; i < m; ++i) fn(i, std::integral_constant<int, 1>());
+  }
+
+  void build(const QuantizedActs& a) {
+    const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
+    q.resize(static_cast<size_t>(a.m * a.k));
+    scale.resize(static_cast<size_t>(a.m * nb));
+    group_sum.resize(static_cast<size_t>(a.m * groups));
+    for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
+      constexpr int M = decltype(tile_rows)::value;
+      for (int i = 0; i < M; ++i) {
+        const int64_t row = i0 + i;
+        for (int64_t s = 0; s < a.k / 64; ++s) {
+          std::memcpy(&q[i0 * a.k + (s * M + i) * 64], a.q + row * a.k + s * 64, 64);
+        }
+        for (int64_t b = 0; b < nb; ++b) scale[i0 * nb + b * M + i] = a.scale[row * nb + b];
+        for (int64_t g = 0; g < groups; ++g) {
+          group_sum[i0 * groups + g * M + i] = a.group_sum[row * groups + g];
+        }
+      }
+    });
+  }
+
+  ActTile tile(int64_t i0, int64_t k, int64_t nb, int64_t groups) const {
+    return {q.data() + i0 * k, scale.data() + i0 * nb, group_sum.data() + i0 * groups};
+  }
+};
+
+// 4-bit rows [r0, r1) in tiles of 16 against all activation rows (LaneRowsApply).
+template <DType SD>
+void LaneRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
+              int64_t r1) {
+  const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
+  const int64_t row_bytes = a.k / 2;
+  const int shift = GroupShift(a);
+  thread_local LaneActs acts;
+  acts.build(a);
+  thread_local AlignedVector<float> buf;
+  thread_local AlignedVector<uint8_t> last_tile;
+  buf.resize(static_cast<size_t>(2 * (groups + 1) * kLaneRows));  // + 1: a 16-bit pair's spare
+  float* ws = buf.data();
+  float* wb = ws + (groups + 1) * kLaneRows;
+  const auto* data = static_cast<const uint8_t*>(w.data);
+  for (int64_t r = r0; r < r1; r += kLaneRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kLaneRows, r1 - r));
+    const uint8_t* codes = data + r * row_bytes;
+    if (rows < kLaneRows) {  // a last partial tile repeats its last row
+      last_tile.resize(static_cast<size_t>(kLaneRows * row_bytes));
+      for (int l = 0; l < kLaneRows; ++l) {
+        std::memcpy(&last_tile[l * row_bytes], codes + std::min(l, rows - 1) * row_bytes,
+                    row_bytes);
+      }
+      codes = last_tile.data();
+    }
+    const uint8_t* next = r + 2 * kLaneRows <= r1 ? data + (r + kLaneRows) * row_bytes : nullptr;
+    LaneGroupValues<SD>(w.scales, r, rows, groups, ws);
+    LaneGroupValues<SD>(w.biases, r, rows, groups, wb);
+    const auto mask = static_cast<__mmask16>((1u << rows) - 1);
+    const __m512 bv = bias != nullptr ? _mm512_maskz_loadu_ps(mask, bias + r) : _mm512_setzero_ps();
+    LaneActs::for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
+      constexpr int M = decltype(tile_rows)::value;
+      __m512 out[M];
+      LaneTile<M>(codes, row_bytes, acts.tile(i0, a.k, nb, groups), a.k, shift, ws, wb, next, out);
+      for (int i = 0; i < M; ++i) {
+        _mm512_mask_storeu_ps(y + (i0 + i) * w.rows + r, mask, _mm512_add_ps(out[i], bv));
+      }
+    });
+  }
+}
+#endif  // MLXLM_VNNI
+
+}  // namespace mlxlm::kernels::HWY_NAMESPACE
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_END
+#endif
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
