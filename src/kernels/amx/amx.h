@@ -79,10 +79,11 @@ void dpbf16_matmul_rows(const PackedActs& x, const WeightRef& w, const float* bi
 // tile product is rescaled by its weight and activation scales into f32 accumulators. Half the
 // bytes per multiply-add of the bf16 tiles and no dequantization to floats.
 bool supports_int8(const WeightRef& w);
-// Activation rows at or above which the integer product of w takes this path (kMinRows, or,
-// without tiles, 64 for 4-bit weights: below that the Highway kernels' weight rows in lanes
-// (row_lanes-inl.h) are as fast or faster; Zen 5, 1B-shaped products on 2 threads, m = 16: 217
-// against 193 G multiply-adds/s, m = 64: 221 against 225-229).
+// Activation rows at or above which the integer product of w takes this path: kMinRows with
+// tiles; without them 64 for 4-bit and 16 for 8-bit weights, below which the Highway kernels'
+// weight rows in lanes (row_lanes-inl.h) are as fast or faster (Zen 5, 1B 4-bit batch 16: the
+// products' share of a decoding step fell by a third; 8-bit, 2 threads, m = 8: 163 against 102 G
+// multiply-adds/s, m = 16: 165 against 199).
 int64_t int8_min_rows(const WeightRef& w);
 
 constexpr int64_t kInt8Block = 64;

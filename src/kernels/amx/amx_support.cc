@@ -108,7 +108,8 @@ bool supports_int8(const WeightRef& w) {
 }
 
 int64_t int8_min_rows(const WeightRef& w) {
-  return !tiles_enabled() && w.bits == 4 ? 64 : kMinRows;
+  if (tiles_enabled()) return kMinRows;
+  return w.bits == 4 ? 64 : 16;
 }
 
 }  // namespace mlxlm::kernels::amx

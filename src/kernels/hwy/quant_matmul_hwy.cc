@@ -319,9 +319,8 @@ inline int64_t ActSliceRows(const QuantizedActs& a) {
 // block pairs for 4 bits, whose activations come in pairs), and rows long enough that the
 // sequential stream pays for the per-row work a pair of rows would share (scales, reductions,
 // bias term): on Zen 5 single rows lose below 1024 columns (k = 576, m = 1: 4-bit 37 -> 28,
-// 8-bit 33 -> 25 G multiply-adds/s) and win at 2048 from DRAM. 4-bit tiles of several
-// activation rows stay in pairs, where one activation load serves two weight rows (m = 8:
-// 143 against 91 G).
+// 8-bit 33 -> 25 G multiply-adds/s) and win at 2048 from DRAM. Products of 4 or more activation
+// rows take the weight rows in lanes first (row_lanes-inl.h).
 template <int F>
 HWY_INLINE bool SingleRowsApply(const QuantizedActs& a) {
   if (a.group < 32 || a.group > 128 || a.k < 1024) return false;
@@ -411,10 +410,8 @@ void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, f
                 int64_t r1) {
 #if MLXLM_VNNI
   if constexpr (F == 4 || F == 8) {
+    if (LaneRowsApply(a)) return LaneRows<F, SD>(a, w, bias, y, r0, r1);
     if (SingleRowsApply<F>(a)) return SingleRows<F, SD>(a, w, bias, y, r0, r1);
-  }
-  if constexpr (F == 4) {
-    if (LaneRowsApply(a)) return LaneRows<SD>(a, w, bias, y, r0, r1);
   }
 #endif
   thread_local std::vector<uint8_t> bufs[8];

@@ -1,6 +1,6 @@
-// 4-bit products of several activation rows (batched decoding) with each weight row in a 32-bit
-// lane of its own (AVX-512 VNNI): 16 weight rows are transposed per 64-column step so that a
-// vector holds four codes of each of the 16 rows, and each `vpdpbusd` multiplies it with one
+// 4- and 8-bit products of several activation rows (batched decoding) with each weight row in a
+// 32-bit lane of its own (AVX-512 VNNI): 16 weight rows are transposed per 64-column step so that
+// a vector holds four codes of each of the 16 rows, and each `vpdpbusd` multiplies it with one
 // activation quad broadcast from memory. A row's sums then never need a horizontal reduction or a
 // fold with its neighbour, and the f32 work per block (convert, scale, accumulate) is shared by 16
 // rows instead of 2. Included once per SIMD target by quant_matmul_hwy.cc.
@@ -41,9 +41,9 @@ inline int GroupShift(const QuantizedActs& a) {
 #if MLXLM_VNNI
 constexpr int kLaneRows = 16;
 
-// Whether LaneRows takes a 4-bit product: enough activation rows to pay for transposing the
-// weight codes (a step's transpose serves every activation row of the tile), and whole block
-// pairs (the activations' nibble order pairs blocks).
+// Whether LaneRows takes a 4- or 8-bit product: enough activation rows to pay for transposing
+// the weight codes (a step's transpose serves every activation row of the tile), and whole
+// 64-value steps (4-bit activations come in block pairs).
 inline bool LaneRowsApply(const QuantizedActs& a) { return a.m >= 4 && a.k % 64 == 0; }
 
 // Transposes 16 rows of 16 dwords in place: afterwards v[c] holds dword c of every row.
@@ -145,11 +145,12 @@ struct ActTile {
   const float* group_sum;
 };
 
-// out[i][l] = row l's product with activation row i of the tile, for i < M: per block the eight
-// dot-product steps of each row land in its lane; f32 scaling once per block and activation row.
-// `codes` holds 16 rows `stride` bytes apart; `ws` / `wb` are their scales and biases per group
-// ([groups][16]); `next` the codes to prefetch (the next tile) or null.
-template <int M>
+// out[i][l] = row l's product with activation row i of the tile, for i < M, with B-bit codes
+// (4 or 8): per block the eight dot-product steps of each row land in its lane, and the f32
+// scaling is done once per block and activation row. `codes` holds 16 rows `stride` bytes apart;
+// `ws` / `wb` are their scales and biases per group ([groups][16]); `next` the codes to prefetch
+// (the next tile) or null.
+template <int B, int M>
 HWY_INLINE void LaneTile(const uint8_t* codes, int64_t stride, const ActTile& x, int64_t k,
                          int shift, const float* ws, const float* wb, const uint8_t* next,
                          __m512* out) {
@@ -161,32 +162,43 @@ HWY_INLINE void LaneTile(const uint8_t* codes, int64_t stride, const ActTile& x,
   };
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   const int64_t group_blocks_mask = (int64_t{1} << shift) - 1;
+  constexpr int64_t kStepBytes = 64 * B / 8;  // of each row, per 64-value step
   for (int64_t s = 0; s < k / 64; ++s) {
-    // The next tile's codes, as many 64-byte lines as this step reads (16 rows x 32 bytes).
+    // The next tile's codes, as many 64-byte lines as this step reads.
     if (next != nullptr) {
-      for (int j = 0; j < 8; ++j) {
-        _mm_prefetch(reinterpret_cast<const char*>(next + s * 512 + 64 * j), _MM_HINT_T0);
+      for (int j = 0; j < kStepBytes / 4; ++j) {
+        _mm_prefetch(reinterpret_cast<const char*>(next + s * 16 * kStepBytes + 64 * j),
+                     _MM_HINT_T0);
       }
     }
+    // Dword c of a row's 32 bytes of 4-bit codes holds codes 8c .. 8c + 7: low nibbles the even
+    // ones (the activations' nibble order puts a block's even values first), high nibbles the
+    // odd ones.
     __m512i t[8];
-    TransposeSlices(codes + s * 32, stride, t);
+    if constexpr (B == 4) TransposeSlices(codes + s * 32, stride, t);
     const int8_t* xs = x.q + s * 64 * M;
     for (int e = 0; e < 2; ++e) {
       const int64_t b = 2 * s + e, g = b >> shift;
-      __m512i lo[4], hi[4];
-      for (int j = 0; j < 4; ++j) {
-        lo[j] = _mm512_and_si512(t[4 * e + j], low4);
-        hi[j] = _mm512_and_si512(_mm512_srli_epi16(t[4 * e + j], 4), low4);
+      __m512i w[8];  // w[j]: codes 4j .. 4j + 3 of block e, one row per lane
+      if constexpr (B == 4) {
+        for (int j = 0; j < 4; ++j) {
+          w[j] = _mm512_and_si512(t[4 * e + j], low4);
+          w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(t[4 * e + j], 4), low4);
+        }
+      } else {
+        TransposeSlices(codes + s * 64 + 32 * e, stride, w);
       }
       const __m512 wsv = _mm512_load_ps(ws + g * kLaneRows);
       const bool group_start = (b & group_blocks_mask) == 0;
+      // The activation quads matching w[j] and w[4 + j]: CodeOrder::Nibbles puts the pair's even
+      // values of block e at 16e and its odd values 32 further; CodeOrder::Natural block e at 32e.
+      const int64_t first = B == 4 ? 16 * e : 32 * e, second = first + (B == 4 ? 32 : 16);
       for (int i = 0; i < M; ++i) {
-        // CodeOrder::Nibbles: the pair's even values of block e at 16e, odd ones 32 further.
-        const int8_t* xi = xs + 64 * i + 16 * e;
+        const int8_t* xi = xs + 64 * i;
         __m512i acc = _mm512_setzero_si512();
         for (int j = 0; j < 4; ++j) {
-          acc = _mm512_dpbusd_epi32(acc, lo[j], quad(xi + 4 * j));
-          acc = _mm512_dpbusd_epi32(acc, hi[j], quad(xi + 32 + 4 * j));
+          acc = _mm512_dpbusd_epi32(acc, w[j], quad(xi + first + 4 * j));
+          acc = _mm512_dpbusd_epi32(acc, w[4 + j], quad(xi + second + 4 * j));
         }
         const __m512 scale = _mm512_mul_ps(wsv, _mm512_set1_ps(x.scale[b * M + i]));
         out[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), scale, out[i]);
@@ -240,12 +252,12 @@ struct LaneActs {
   }
 };
 
-// 4-bit rows [r0, r1) in tiles of 16 against all activation rows (LaneRowsApply).
-template <DType SD>
+// B-bit rows [r0, r1) in tiles of 16 against all activation rows (LaneRowsApply).
+template <int B, DType SD>
 void LaneRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
               int64_t r1) {
   const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
-  const int64_t row_bytes = a.k / 2;
+  const int64_t row_bytes = a.k * B / 8;
   const int shift = GroupShift(a);
   thread_local LaneActs acts;
   acts.build(a);
@@ -274,7 +286,8 @@ void LaneRows(const QuantizedActs& a, const WeightRef& w, const float* bias, flo
     LaneActs::for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
       constexpr int M = decltype(tile_rows)::value;
       __m512 out[M];
-      LaneTile<M>(codes, row_bytes, acts.tile(i0, a.k, nb, groups), a.k, shift, ws, wb, next, out);
+      LaneTile<B, M>(codes, row_bytes, acts.tile(i0, a.k, nb, groups), a.k, shift, ws, wb, next,
+                     out);
       for (int i = 0; i < M; ++i) {
         _mm512_mask_storeu_ps(y + (i0 + i) * w.rows + r, mask, _mm512_add_ps(out[i], bv));
       }
