@@ -168,7 +168,7 @@ HWY_INLINE void LaneTile(const uint8_t* codes, int64_t stride, const ActTile& x,
     if (next != nullptr) {
       for (int j = 0; j < kStepBytes / 4; ++j) {
         _mm_prefetch(reinterpret_cast<const char*>(next + s * 16 * kStepBytes + 64 * j),
-                     _MM_HINT_T0);
+                     _MM_HINT_T1);
       }
     }
     // Dword c of a row's 32 bytes of 4-bit codes holds codes 8c .. 8c + 7: low nibbles the even
