@@ -1,5 +1,6 @@
-// 16 x 16 transposes of 32-bit lanes for the AMX translation units. Include it between
-// MLXLM_AMX_BEGIN and MLXLM_AMX_END (it is compiled for AVX-512 there); its function has
+// 16 x 16 transposes of 32-bit lanes for the AMX translation units and the AVX3_DL pass of the
+// Highway kernels. Include it where AVX-512 is enabled (between MLXLM_AMX_BEGIN and
+// MLXLM_AMX_END, or in Highway's AVX3_DL target region, outside any namespace); its function has
 // internal linkage, so each unit keeps its own copy.
 #pragma once
 #include <immintrin.h>

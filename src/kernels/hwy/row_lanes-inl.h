@@ -28,6 +28,7 @@
 HWY_BEFORE_NAMESPACE();
 #if HWY_TARGET == HWY_AVX3_DL
 MLXLM_AVX512_VNNI_BEGIN
+#include "kernels/amx/transpose16-inl.h"
 #endif
 namespace mlxlm::kernels::HWY_NAMESPACE {
 
@@ -45,33 +46,6 @@ constexpr int kLaneRows = 16;
 // the weight codes (a step's transpose serves every activation row of the tile), and whole
 // 64-value steps (4-bit activations come in block pairs).
 inline bool LaneRowsApply(const QuantizedActs& a) { return a.m >= 4 && a.k % 64 == 0; }
-
-// Transposes 16 rows of 16 dwords in place: afterwards v[c] holds dword c of every row.
-HWY_INLINE void Transpose16x16(__m512i* v) {
-  __m512i t[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
-  }
-  for (int g = 0; g < 4; ++g) {
-    v[4 * g] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
-    v[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
-    v[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
-    v[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
-  }
-  // v[4g + e], 128-bit lane L: dword 4L + e of rows 4g .. 4g + 3.
-  for (int e = 0; e < 4; ++e) {
-    const __m512i u0 = _mm512_shuffle_i32x4(v[e], v[4 + e], 0x88);
-    const __m512i u1 = _mm512_shuffle_i32x4(v[e], v[4 + e], 0xDD);
-    const __m512i u2 = _mm512_shuffle_i32x4(v[8 + e], v[12 + e], 0x88);
-    const __m512i u3 = _mm512_shuffle_i32x4(v[8 + e], v[12 + e], 0xDD);
-    t[e] = _mm512_shuffle_i32x4(u0, u2, 0x88);
-    t[8 + e] = _mm512_shuffle_i32x4(u0, u2, 0xDD);
-    t[4 + e] = _mm512_shuffle_i32x4(u1, u3, 0x88);
-    t[12 + e] = _mm512_shuffle_i32x4(u1, u3, 0xDD);
-  }
-  for (int c = 0; c < 16; ++c) v[c] = t[c];
-}
 
 // The 32 code bytes at `offset` of 16 rows `stride` bytes apart, transposed: t[c] holds dword c
 // (codes 8c .. 8c + 7) of row l in lane l.
@@ -120,7 +94,7 @@ HWY_INLINE void LaneGroupValues(const void* src, int64_t r, int rows, int64_t gr
       const int64_t row = r + std::min(l, rows - 1);
       v[l] = _mm512_maskz_loadu_epi8(mask, base + (row * groups + g0) * kBytes);
     }
-    Transpose16x16(v);
+    amx::transpose16(v);
     for (int64_t c = 0; c * 4 < n * kBytes; ++c) {
       float* out = dst + (g0 + c * (4 / kBytes)) * kLaneRows;
       if constexpr (SD == DType::F32) {
