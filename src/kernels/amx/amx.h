@@ -82,7 +82,7 @@ bool supports_int8(const WeightRef& w);
 // Activation rows at or above which the integer product of w takes this path: kMinRows with
 // tiles; without them 64 for 4-bit and 16 for 8-bit weights, below which the Highway kernels'
 // weight rows in lanes (row_lanes-inl.h) are as fast or faster (Zen 5, 1B 4-bit batch 16: the
-// products' share of a decoding step fell by a third; 8-bit, 2 threads, m = 8: 163 against 102 G
+// products' share of a decoding step fell by a third; 8-bit, 1 thread, m = 8: 163 against 102 G
 // multiply-adds/s, m = 16: 165 against 199).
 int64_t int8_min_rows(const WeightRef& w);
 

@@ -14,6 +14,7 @@
 #include "kernels/hwy/quant_codes.h"
 #include "kernels/hwy/scalar_load.h"
 #include "kernels/hwy/x86_int8-inl.h"
+#include "kernels/quant_acts.h"
 #include "kernels/weight.h"
 #include "tensor/dtype.h"
 
@@ -23,6 +24,13 @@ MLXLM_AVX512_VNNI_BEGIN
 #endif
 namespace mlxlm::kernels::HWY_NAMESPACE {
 namespace q = qdetail;
+
+// log2(activation blocks per weight group).
+inline int GroupShift(const QuantizedActs& a) {
+  int shift = 0;
+  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
+  return shift;
+}
 
 // Scale i of a row-major scale array, by storage type (U8 = mxfp4's E8M0, halved).
 template <DType SD>

@@ -32,13 +32,6 @@ MLXLM_AVX512_VNNI_BEGIN
 #endif
 namespace mlxlm::kernels::HWY_NAMESPACE {
 
-// log2(activation blocks per weight group).
-inline int GroupShift(const QuantizedActs& a) {
-  int shift = 0;
-  while ((int64_t{1} << shift) < a.group / kActBlock) ++shift;
-  return shift;
-}
-
 #if MLXLM_VNNI
 constexpr int kLaneRows = 16;
 

@@ -143,10 +143,10 @@ HWY_INLINE __m512i Fold512(__m512i p0, __m512i p1) {
 
 // 4-bit row pairs four blocks at a time in 512-bit vectors (AVX3_DL): one block per 128-bit
 // lane, the pair's int32 sums folded as in FoldRows, so each lane holds [row 0, row 1, row 0,
-// row 1] sums of its block. Tiles of several activation rows take this path: each activation
-// load serves two weight rows. Twice the multiply-adds per instruction of the 256-bit steps, which
-// bound decoding's 4-bit rows on CPUs with full-width AVX-512 (Zen 5, k = 2048, m = 1: 57 -> 77 G
-// multiply-adds/s per core).
+// row 1] sums of its block. Single activation rows of under 1024 columns take this path, and
+// tiles of several rows whose blocks do not pair up (the others take row_lanes-inl.h). Twice the
+// multiply-adds per instruction of the 256-bit steps, which bound decoding's 4-bit rows on CPUs
+// with full-width AVX-512 (Zen 5, k = 2048, m = 1: 57 -> 77 G multiply-adds/s per core).
 struct Nibble512 {
   __m512i scale_idx;    // lane -> its float among the scale pairs loaded at the first group
   __m512i block_idx;    // lane -> its block (0 .. 3)
