@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "for_each_target.h"
 #include "kernels/amx/amx.h"
 #include "kernels/matmul.h"
@@ -332,6 +334,44 @@ TEST(Matmul, GroupEqualsSeparateProducts) {
       for (size_t i = 0; i < ws.size(); ++i) EXPECT_EQ(grouped[i], separate[i]) << "weight " << i;
     }
   }
+}
+
+// Decoding splits the rows evenly, one task per thread (kernels/matmul.cc): every row of every
+// weight is computed once, whatever the thread count and however the split falls across the
+// weights of a group, and gives the bits a single thread gives.
+TEST(Matmul, DecodingSplitCoversEveryRow) {
+  std::vector<testing::RandomWeight> ws;
+  for (int64_t rows : {333, 7, 1}) {
+    WeightSpec s;
+    s.format = WeightFormat::Affine;
+    s.rows = rows;
+    s.cols = 1024;
+    s.bits = 4;
+    s.group_size = 64;
+    s.scale_dtype = DType::BF16;
+    s.seed = static_cast<unsigned>(rows);
+    ws.push_back(testing::make_random_weight(s));
+  }
+  for (int64_t m : {1, 3}) {
+    const std::vector<float> x = testing::random_floats(m * 1024, 21);
+    auto run = [&](int threads) {
+      ThreadPool::set_num_threads(threads);
+      std::vector<std::vector<float>> ys(ws.size());
+      std::vector<kernels::MatmulOutput> outs;
+      for (size_t i = 0; i < ws.size(); ++i) {
+        ys[i].assign(m * ws[i].ref.rows, std::numeric_limits<float>::quiet_NaN());
+        outs.push_back({&ws[i].ref, nullptr, ys[i].data()});
+      }
+      kernels::matmul_group(x.data(), m, outs);
+      return ys;
+    };
+    const auto serial = run(1);
+    for (const auto& y : serial) {
+      for (float v : y) ASSERT_FALSE(std::isnan(v));
+    }
+    for (int threads : {2, 3}) EXPECT_EQ(run(threads), serial) << threads << " threads, m = " << m;
+  }
+  ThreadPool::set_num_threads(0);
 }
 
 }  // namespace
