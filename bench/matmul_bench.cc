@@ -144,7 +144,7 @@ BENCHMARK(BM_MatvecFromDram)
     ->Unit(benchmark::kMillisecond);
 
 // Batched decoding from DRAM: the weight of BM_MatvecFromDram against several activation rows,
-// on 2 threads, so the kernel's arithmetic and the stream of weight rows compete. Items are
+// on 1 or 2 threads, so the kernel's arithmetic and the stream of weight rows compete. Items are
 // multiply-adds. Args: bits, activation rows, cols (2048: gate/up and q/k/v/o; 8192: down),
 // threads (1 shows whether the second thread's share of the bandwidth is what limits it).
 void BM_BatchFromDram(benchmark::State& state) {
