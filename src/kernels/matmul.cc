@@ -24,8 +24,8 @@ int64_t row_grain(int64_t m, int64_t cols) {
 // Pairs of rows per task. Decoding one sequence (fewer than 4 activation rows) streams the
 // weight from DRAM, and every task starts a cold stream: the hardware prefetchers retrain, and
 // the kernels' prefetch ahead runs past the task's end into rows another thread may take. So it
-// splits the rows evenly, one task per thread. SmolLM2-135M
-// 4-/8-bit decoding, 2 threads, back to back: +9-12 % against 8 tasks per product (1B: level).
+// splits the rows evenly, one task per thread. SmolLM2-135M 4-/8-bit decoding, 2 threads, back
+// to back: +9-12 % against 8 tasks per product (1B: level).
 // Batched decoding keeps the pool's dynamic hand-out: its kernel is busier per byte, and the
 // even split measured 5 % slower at batch 8.
 int64_t pair_grain(int64_t m, int64_t cols, int64_t pairs) {
