@@ -1,5 +1,5 @@
-// Weight scales and biases of the quantized matmul: scalar access by storage type, rows of
-// scales converted to f32, and the bias term sum_g bias_g * group_sum_g; included once per SIMD
+// Weight scales and biases of the quantized matmul: scalar access by storage type, prefetch, rows
+// of scales converted to f32, and the bias term sum_g bias_g * group_sum_g; included once per SIMD
 // target by quant_matmul_hwy.cc.
 #if defined(MLXLM_KERNELS_QUANT_SCALES_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MLXLM_KERNELS_QUANT_SCALES_INL_H_
@@ -8,6 +8,7 @@
 #define MLXLM_KERNELS_QUANT_SCALES_INL_H_
 #endif
 
+#include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
 #include "kernels/hwy/avx512_vnni.h"
@@ -70,6 +71,20 @@ HWY_INLINE void PairF32(const void* src, int64_t row0, int64_t row1, int64_t gro
   for (; g < groups; ++g) {
     dst[2 * g] = ScaleAt<SD>(src, row0 * groups + g);
     dst[2 * g + 1] = ScaleAt<SD>(src, row1 * groups + g);
+  }
+}
+
+// Fetches the scales (or biases) of weight rows [row, row + rows) ahead of use. The kernels read
+// them at the start of each row or tile, a few lines from an array apart from the codes, and
+// the hardware prefetchers leave such a slow stream to DRAM latency: at 8 activation rows,
+// prefetching the next tile's took 4 Llama-1B layers from 242 to 277 G multiply-adds/s.
+template <DType SD>
+HWY_INLINE void PrefetchRowValues(const void* src, int64_t row, int64_t rows, int64_t groups) {
+  constexpr int64_t kBytes = SD == DType::F32 ? 4 : SD == DType::U8 ? 1 : 2;
+  const auto begin = reinterpret_cast<uintptr_t>(src) + row * groups * kBytes;
+  const uintptr_t end = begin + rows * groups * kBytes;
+  for (uintptr_t line = begin & ~uintptr_t{63}; line < end; line += 64) {
+    hwy::Prefetch(reinterpret_cast<const uint8_t*>(line));
   }
 }
 

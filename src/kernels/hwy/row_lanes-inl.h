@@ -246,6 +246,10 @@ void LaneRows(const QuantizedActs& a, const WeightRef& w, const float* bias, flo
       codes = last_tile.data();
     }
     const uint8_t* next = r + 2 * kLaneRows <= r1 ? data + (r + kLaneRows) * row_bytes : nullptr;
+    if (next != nullptr) {
+      PrefetchRowValues<SD>(w.scales, r + kLaneRows, kLaneRows, groups);
+      PrefetchRowValues<SD>(w.biases, r + kLaneRows, kLaneRows, groups);
+    }
     LaneGroupValues<SD>(w.scales, r, rows, groups, ws);
     LaneGroupValues<SD>(w.biases, r, rows, groups, wb);
     const auto mask = static_cast<__mmask16>((1u << rows) - 1);
