@@ -74,10 +74,11 @@ HWY_INLINE void PairF32(const void* src, int64_t row0, int64_t row1, int64_t gro
   }
 }
 
-// Fetches the scales (or biases) of weight rows [row, row + rows) ahead of use. The kernels read
-// them at the start of each row or tile, a few lines from an array apart from the codes, and
-// the hardware prefetchers leave such a slow stream to DRAM latency: at 8 activation rows,
-// prefetching the next tile's took 4 Llama-1B layers from 242 to 277 G multiply-adds/s.
+// Fetches the scales (or biases) of weight rows [row, row + rows) ahead of use. Weight rows in
+// lanes read a tile's at its start, a few lines of an array apart from the codes, which the
+// hardware prefetchers left to DRAM latency: at 8 activation rows, prefetching the next tile's
+// took 4 Llama-1B layers from 242 to 277 G multiply-adds/s. (The one-row kernel's row-by-row
+// stream was slower with it: 92 against 101.)
 template <DType SD>
 HWY_INLINE void PrefetchRowValues(const void* src, int64_t row, int64_t rows, int64_t groups) {
   constexpr int64_t kBytes = SD == DType::F32 ? 4 : SD == DType::U8 ? 1 : 2;
