@@ -1,5 +1,6 @@
-// Matrix products per weight format, single-threaded, on a weight that fits the L3 cache, so
-// the figure is the kernel's compute speed rather than DRAM's. Items = multiply-adds.
+// Matrix products per weight format: on weights that fit a cache (one thread), where the figure
+// is the kernel's compute speed, and decoding from DRAM (1 or 2 threads), where the weight's
+// stream competes with it. Items = multiply-adds, or weight bytes where a benchmark says so.
 #include <benchmark/benchmark.h>
 
 #include <memory>

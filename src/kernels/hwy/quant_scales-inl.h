@@ -33,6 +33,12 @@ inline int GroupShift(const QuantizedActs& a) {
   return shift;
 }
 
+// Bytes per stored scale (or bias), by storage type.
+template <DType SD>
+constexpr int64_t kScaleBytes = SD == DType::F32  ? 4
+                                : SD == DType::U8 ? 1
+                                                  : 2;
+
 // Scale i of a row-major scale array, by storage type (U8 = mxfp4's E8M0, halved).
 template <DType SD>
 HWY_INLINE float ScaleAt(const void* base, int64_t i) {
@@ -81,9 +87,8 @@ HWY_INLINE void PairF32(const void* src, int64_t row0, int64_t row1, int64_t gro
 // stream was slower with it: 92 against 101.)
 template <DType SD>
 HWY_INLINE void PrefetchRowValues(const void* src, int64_t row, int64_t rows, int64_t groups) {
-  constexpr int64_t kBytes = SD == DType::F32 ? 4 : SD == DType::U8 ? 1 : 2;
-  const auto begin = reinterpret_cast<uintptr_t>(src) + row * groups * kBytes;
-  const uintptr_t end = begin + rows * groups * kBytes;
+  const auto begin = reinterpret_cast<uintptr_t>(src) + row * groups * kScaleBytes<SD>;
+  const uintptr_t end = begin + rows * groups * kScaleBytes<SD>;
   for (uintptr_t line = begin & ~uintptr_t{63}; line < end; line += 64) {
     hwy::Prefetch(reinterpret_cast<const uint8_t*>(line));
   }

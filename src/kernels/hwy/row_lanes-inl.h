@@ -76,7 +76,7 @@ HWY_INLINE void TransposeSlices(const uint8_t* rows, int64_t stride, __m512i* t)
 // at a time, transposed as dwords (one f32, or two 16-bit values), then converted in registers.
 template <DType SD>
 HWY_INLINE void LaneGroupValues(const void* src, int64_t r, int rows, int64_t groups, float* dst) {
-  constexpr int64_t kBytes = SD == DType::F32 ? 4 : 2;
+  constexpr int64_t kBytes = kScaleBytes<SD>;
   constexpr int64_t kChunk = 64 / kBytes;  // values per row and transpose
   const auto* base = static_cast<const uint8_t*>(src);
   for (int64_t g0 = 0; g0 < groups; g0 += kChunk) {
