@@ -22,8 +22,9 @@ class ThreadPool {
 
   int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Calls fn(begin, end) on disjoint ranges covering [0, n), at least `grain` items each.
-  // Blocks until all are done. Nested calls from inside fn run serially.
+  // Calls fn(begin, end) on disjoint ranges covering [0, n) that start at multiples of `grain`
+  // and hold whole multiples of it (the last one ends at n). Blocks until all are done. Nested
+  // calls from inside fn run serially.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
   // The process-wide pool; sized by set_num_threads() or, by default, the core count.
@@ -38,13 +39,13 @@ class ThreadPool {
   // Job description, written by the caller before it publishes the job in `state_` (release)
   // and read by a thread only after it has claimed a chunk of that job (acquire).
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
+  int64_t job_grain_ = 0;
   int64_t job_n_ = 0;
-  int64_t job_chunk_ = 0;
-  // [job number : 32][chunk count : 16][next unclaimed chunk : 16]. Claiming a chunk is a CAS
+  // [job number : 32][grain count : 16][next unclaimed grain : 16]. Claiming a range is a CAS
   // on the whole word, so a thread still looking at an old job can never claim (or touch) a
   // new one, and the caller never waits for workers that did not take part.
   std::atomic<uint64_t> state_{0};
-  std::atomic<int64_t> done_chunks_{0};
+  std::atomic<int64_t> done_grains_{0};
   uint32_t job_number_ = 0;  // the caller's copy
   std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;
