@@ -196,8 +196,8 @@ std::unique_ptr<Cache> BatchKVCache::extract(int64_t idx) const {
   auto c = std::make_unique<KVCache>();
   if (empty()) return c;
   const int64_t pad = left_padding_[static_cast<size_t>(idx)];
-  Tensor k = slice_tokens(take_rows(keys_, {idx}), pad, idx_);
-  Tensor v = slice_tokens(take_rows(values_, {idx}), pad, idx_);
+  Tensor k = slice_row_tokens(keys_, idx, pad, idx_);
+  Tensor v = slice_row_tokens(values_, idx, pad, idx_);
   const int64_t len = k.dim(2);
   c->assign(std::move(k), std::move(v), len);
   return c;

@@ -36,6 +36,23 @@ const Tensor& in_dtype(const Tensor& src, DType dtype, Tensor& scratch) {
   return scratch;
 }
 
+// Tokens [from, to) of batch rows [row0, row1).
+Tensor slice_rows_tokens(const Tensor& buffer, int64_t row0, int64_t row1, int64_t from,
+                         int64_t to) {
+  const int64_t h = buffer.dim(1), cap = buffer.dim(2), d = buffer.dim(3);
+  MLXLM_CHECK(0 <= from && from <= to && to <= cap, "cache", "token slice [", from, ", ", to,
+              ") of ", cap);
+  MLXLM_CHECK(0 <= row0 && row0 <= row1 && row1 <= buffer.dim(0), "cache", "batch rows [", row0,
+              ", ", row1, ") of ", buffer.dim(0));
+  Tensor out(buffer.dtype(), {row1 - row0, h, to - from, d});
+  const size_t row = static_cast<size_t>(d) * dtype_size(buffer.dtype());
+  for (int64_t i = 0; i < (row1 - row0) * h; ++i) {
+    copy_bytes(bytes(out) + i * (to - from) * row,
+               bytes(buffer) + (row0 * h + i) * cap * row + from * row, (to - from) * row);
+  }
+  return out;
+}
+
 }  // namespace
 
 Tensor zeros_tokens(const Tensor& like, int64_t tokens) {
@@ -45,16 +62,12 @@ Tensor zeros_tokens(const Tensor& like, int64_t tokens) {
 
 Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to) {
   check4(buffer, "slice_tokens");
-  const int64_t bh = buffer.dim(0) * buffer.dim(1), cap = buffer.dim(2), d = buffer.dim(3);
-  MLXLM_CHECK(0 <= from && from <= to && to <= cap, "cache", "token slice [", from, ", ", to,
-              ") of ", cap);
-  Tensor out(buffer.dtype(), {buffer.dim(0), buffer.dim(1), to - from, d});
-  const size_t row = static_cast<size_t>(d) * dtype_size(buffer.dtype());
-  for (int64_t i = 0; i < bh; ++i) {
-    copy_bytes(bytes(out) + i * (to - from) * row, bytes(buffer) + (i * cap + from) * row,
-               (to - from) * row);
-  }
-  return out;
+  return slice_rows_tokens(buffer, 0, buffer.dim(0), from, to);
+}
+
+Tensor slice_row_tokens(const Tensor& buffer, int64_t row, int64_t from, int64_t to) {
+  check4(buffer, "slice_row_tokens");
+  return slice_rows_tokens(buffer, row, row + 1, from, to);
 }
 
 void write_tokens(Tensor& dst, const Tensor& source, int64_t at) {

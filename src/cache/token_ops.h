@@ -19,6 +19,9 @@ inline bool is_none(const Tensor& t) { return t.ndim() == 0; }
 Tensor zeros_tokens(const Tensor& like, int64_t tokens);
 // Copies tokens [from, to) into a new [B, H, to - from, D] tensor.
 Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to);
+// Copies tokens [from, to) of batch row `row` into a new [1, H, to - from, D] tensor: take_rows
+// and slice_tokens in one copy.
+Tensor slice_row_tokens(const Tensor& buffer, int64_t row, int64_t from, int64_t to);
 // Writes src [B, H, S, D] into dst [B, H, T, D] at token position `at`.
 void write_tokens(Tensor& dst, const Tensor& src, int64_t at);
 // Concatenates along the token axis; every part shares B, H, D and dtype.
