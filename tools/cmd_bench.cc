@@ -61,6 +61,7 @@ Trial run_batch_trial(const Model& model, const std::vector<std::vector<int32_t>
   o.completion_batch_size = static_cast<int>(prompts.size());
   o.prefill_batch_size = static_cast<int>(prompts.size());
   o.prefill_step_size = prefill_step_size;
+  o.return_prompt_caches = false;  // as batch_generate's default: not timed for nothing
   BatchGenerator generator(model, o);
   std::vector<BatchRequest> requests;
   for (const auto& p : prompts) requests.push_back({.prompt = p});

@@ -25,6 +25,10 @@ struct BatchGeneratorOptions {
   int prefill_batch_size = 8;                      // sequences prefilling at the same time
   int prefill_step_size = 2048;                    // prompt tokens per forward pass
   int64_t max_kv_size = 0;                         // > 0: rotating caches of this size
+  // Whether finished responses carry their caches. Extracting one copies the sequence's keys
+  // and values (mlx-lm's extraction is lazy, paid only when used): a caller that never reuses
+  // them, like `mlxlm bench`, turns it off.
+  bool return_prompt_caches = true;
 };
 
 // One sequence to insert. Unset fields take the generator's defaults.
@@ -52,8 +56,8 @@ struct BatchTokenResponse {
   int32_t token = 0;
   std::vector<float> logprobs;
   std::string finish_reason;  // "", "stop" (a stop sequence matched) or "length"
-  // Only when finished: the sequence's cache (holding every reported token, the last included)
-  // and the tokens it contains.
+  // Only when finished (and the options' return_prompt_caches): the sequence's cache (holding
+  // every reported token, the last included) and the tokens it contains.
   PromptCache prompt_cache;
   std::vector<int32_t> all_tokens;
 };

@@ -170,7 +170,7 @@ void BatchGenerator::decode_step(Step& out) {
     if (r.finish_reason.empty()) {
       sample_pending(s, logits.data<float>() + i * vocab);
       keep.push_back(i);
-    } else {
+    } else if (options_.return_prompt_caches) {
       for (const auto& layer : decode_cache_) r.prompt_cache.push_back(layer->extract(i));
       r.all_tokens = s.tokens;
     }

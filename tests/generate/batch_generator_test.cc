@@ -139,6 +139,26 @@ TEST_F(BatchGeneratorTest, PerSequenceMaxTokensGiveTheSingleRunTokens) {
   }
 }
 
+TEST_F(BatchGeneratorTest, NoCachesWhenTurnedOffAndTheSameTokens) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 3;
+  o.return_prompt_caches = false;
+  BatchGenerator gen(*model_, o);
+  std::vector<BatchRequest> reqs;
+  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
+  auto uids = gen.insert(std::move(reqs));
+  auto out = run_all(gen);
+  for (size_t i = 0; i < prompts_.size(); ++i) {
+    const auto& rs = out[uids[i]];
+    ASSERT_EQ(rs.size(), 3u);
+    EXPECT_TRUE(rs.back().prompt_cache.empty()) << "prompt " << i;
+    EXPECT_TRUE(rs.back().all_tokens.empty()) << "prompt " << i;
+    std::vector<int32_t> got;
+    for (const auto& r : rs) got.push_back(r.token);
+    EXPECT_EQ(got, single(prompts_[i], 3).tokens) << "prompt " << i;
+  }
+}
+
 TEST_F(BatchGeneratorTest, ReturnedCachesContinueLikeASingleSequence) {
   BatchGeneratorOptions o;
   o.max_tokens = 3;
