@@ -1,6 +1,5 @@
 #include "kernels/ops.h"
 
-#include <atomic>
 #include <vector>
 
 #include "base/thread_pool.h"
@@ -25,11 +24,11 @@ void softmax(float* x, int64_t rows, int64_t n) { simd::softmax_rows(x, rows, n)
 float logsumexp(const float* x, int64_t n) { return simd::logsumexp(x, n); }
 
 float sum(const float* x, int64_t n) {
-  auto& pool = ThreadPool::global();
-  std::vector<float> partial(pool.num_threads() * 4, 0.0f);
-  std::atomic<int> slot{0};
-  pool.parallel_for(n, 1 << 16, [&](int64_t begin, int64_t end) {
-    partial[slot.fetch_add(1)] = simd::sum(x + begin, end - begin);
+  constexpr int64_t kGrain = 1 << 16;
+  // One slot per grain: ranges start at multiples of it, however many the pool hands out.
+  std::vector<float> partial((n + kGrain - 1) / kGrain, 0.0f);
+  ThreadPool::global().parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+    partial[begin / kGrain] = simd::sum(x + begin, end - begin);
   });
   float s = 0.0f;
   for (float p : partial) s += p;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "for_each_target.h"
 #include "kernels/attention.h"
 #include "kernels/ops.h"
@@ -98,6 +99,17 @@ TEST(Ops, AddInplaceEveryTarget) {
     kernels::add_inplace(z.data(), y.data(), 45);
     expect_near_all(z, want, 0);
   });
+}
+
+// Threaded over more ranges than 4 per thread (the pool's guided hand-out of 300 grains gives 2
+// threads 10), summing quarters exactly in f32, so that any lost or doubled range shows.
+TEST(Ops, SumOfManyRangesEveryTarget) {
+  ThreadPool::set_num_threads(2);
+  const int64_t n = 300 * (int64_t{1} << 16) + 8;
+  const std::vector<float> quarters(static_cast<size_t>(n), 0.25f);
+  testing::for_each_simd_target(
+      [&] { EXPECT_EQ(kernels::sum(quarters.data(), n), static_cast<float>(n / 4)); });
+  ThreadPool::set_num_threads(0);
 }
 
 TEST(Ops, RopeEveryTarget) {
