@@ -23,6 +23,8 @@ void softmax(float* x, int64_t rows, int64_t n) { simd::softmax_rows(x, rows, n)
 
 float logsumexp(const float* x, int64_t n) { return simd::logsumexp(x, n); }
 
+int64_t argmax(const float* x, int64_t n) { return simd::argmax(x, n); }
+
 float sum(const float* x, int64_t n) {
   constexpr int64_t kGrain = 1 << 16;
   // One slot per grain: ranges start at multiples of it, however many the pool hands out.

@@ -16,6 +16,9 @@ void softmax(float* x, int64_t rows, int64_t n);
 // log(sum(exp(x))) of one row, computed stably.
 float logsumexp(const float* x, int64_t n);
 
+// The index std::max_element gives: the first of the largest values (0 for n == 0).
+int64_t argmax(const float* x, int64_t n);
+
 // Sum of n values, threaded; reads memory at full speed (the bandwidth probe of the benchmarks).
 float sum(const float* x, int64_t n);
 

@@ -5,12 +5,13 @@
 #include <limits>
 
 #include "base/error.h"
+#include "kernels/ops.h"
 #include "sampling/filters.h"
 
 namespace mlxlm {
 
 int32_t argmax(std::span<const float> values) {
-  return static_cast<int32_t>(std::max_element(values.begin(), values.end()) - values.begin());
+  return static_cast<int32_t>(kernels::argmax(values.data(), static_cast<int64_t>(values.size())));
 }
 
 Sampler::Sampler(SamplerOptions options)

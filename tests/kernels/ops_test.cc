@@ -1,6 +1,7 @@
 // Norms, activations, softmax, RoPE and attention on every SIMD target against kernels/ref.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -88,6 +89,39 @@ TEST(Ops, LogSumExpEveryTarget) {
   }
   const std::vector<float> masked(40, ninf);
   testing::for_each_simd_target([&] { EXPECT_EQ(kernels::logsumexp(masked.data(), 40), ninf); });
+}
+
+// Against std::max_element: ties (the first wins), -0 against +0, -inf rows, NaNs (skipped
+// unless first), maxima in the vector part and in the tail, every length up to 70.
+TEST(Ops, ArgMaxEveryTarget) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::vector<float>> rows;
+  for (int n = 0; n <= 70; ++n) {
+    auto r = testing::random_floats(n, 100 + n);
+    rows.push_back(r);
+    if (n >= 3) {
+      r[n / 3] = 5.0f;
+      r[n - 1] = 5.0f;  // a tie: the first one wins
+      rows.push_back(r);
+      r[n - 1] = 6.0f;  // the maximum in the tail
+      rows.push_back(r);
+      r[1] = nan;  // skipped
+      rows.push_back(r);
+      r[0] = nan;  // a leading NaN is kept
+      rows.push_back(r);
+    }
+    rows.push_back(std::vector<float>(n, -inf));
+  }
+  rows.push_back({-0.0f, 0.0f, -1.0f});
+  rows.push_back({-1.0f, 0.0f, -0.0f});
+  testing::for_each_simd_target([&] {
+    for (const auto& r : rows) {
+      const auto want = std::max_element(r.begin(), r.end()) - r.begin();
+      EXPECT_EQ(kernels::argmax(r.data(), static_cast<int64_t>(r.size())), want)
+          << "length " << r.size();
+    }
+  });
 }
 
 TEST(Ops, AddInplaceEveryTarget) {

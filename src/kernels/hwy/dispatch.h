@@ -39,6 +39,7 @@ void rms_norm_rows(const float* x, const float* weight, float eps, int64_t rows,
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
 void softmax_rows(float* x, int64_t rows, int64_t n);
 float logsumexp(const float* x, int64_t n);
+int64_t argmax(const float* x, int64_t n);
 void add_inplace(float* x, const float* y, int64_t n);
 float sum(const float* x, int64_t n);
 // Rotates one token's heads, given its cos/sin tables (rot_dim / 2 entries each).

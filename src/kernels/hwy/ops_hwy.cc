@@ -89,6 +89,37 @@ float LogSumExp(const float* x, int64_t n) {
   return mx + static_cast<float>(std::log(total));
 }
 
+// std::max_element's index: the first of the largest values. A NaN (which max_element skips,
+// unless it comes first) sends the row to the scalar loop.
+int64_t ArgMax(const float* x, int64_t n) {
+  const auto scalar = [&] { return std::max_element(x, x + n) - x; };
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  VF m = hn::Set(df, -std::numeric_limits<float>::infinity());
+  auto nan = hn::FirstN(df, 0);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const VF v = hn::LoadU(df, x + i);
+    nan = hn::Or(nan, hn::IsNaN(v));
+    m = hn::Max(m, v);
+  }
+  if (!hn::AllFalse(df, nan)) return scalar();
+  float mx = hn::GetLane(hn::MaxOfLanes(df, m));
+  for (; i < n; ++i) {
+    if (std::isnan(x[i])) return scalar();
+    mx = std::max(mx, x[i]);
+  }
+  const VF vmx = hn::Set(df, mx);
+  for (i = 0; i + lanes <= n; i += lanes) {
+    const intptr_t at = hn::FindFirstTrue(df, hn::Eq(hn::LoadU(df, x + i), vmx));
+    if (at >= 0) return i + at;
+  }
+  for (; i < n; ++i) {
+    if (x[i] == mx) return i;
+  }
+  return 0;  // n == 0
+}
+
 void AddInplace(float* x, const float* y, int64_t n) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
@@ -154,6 +185,7 @@ HWY_EXPORT(RmsNormRows);
 HWY_EXPORT(SiluMul);
 HWY_EXPORT(SoftmaxRows);
 HWY_EXPORT(LogSumExp);
+HWY_EXPORT(ArgMax);
 HWY_EXPORT(AddInplace);
 HWY_EXPORT(RopeToken);
 HWY_EXPORT(Sum);
@@ -169,6 +201,7 @@ void softmax_rows(float* x, int64_t rows, int64_t n) {
   HWY_DYNAMIC_DISPATCH(SoftmaxRows)(x, rows, n);
 }
 float logsumexp(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(LogSumExp)(x, n); }
+int64_t argmax(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(ArgMax)(x, n); }
 void add_inplace(float* x, const float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(AddInplace)(x, y, n); }
 float sum(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(Sum)(x, n); }
 void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float* sin_t) {
