@@ -10,10 +10,17 @@ namespace mlxlm::kernels {
 void attention(const AttentionArgs& a) {
   ThreadPool& pool = ThreadPool::global();
   if (a.q_len < kQueryTile) {
-    pool.parallel_for(a.q_len * a.n_heads, 1, [&](int64_t begin, int64_t end) {
+    // Query heads that share a kv head run together (each key and value loaded once for all),
+    // unless that leaves fewer tasks than threads.
+    const int64_t group = a.n_heads / a.n_kv_heads;
+    const int set_heads = a.q_len * a.n_kv_heads >= pool.num_threads() ? kDecodeHeads : 1;
+    const int64_t tasks = a.q_len * a.n_kv_heads * ((group + set_heads - 1) / set_heads);
+    pool.parallel_for(tasks, 1, [&](int64_t begin, int64_t end) {
       thread_local std::vector<float> scores;
-      if (static_cast<int64_t>(scores.size()) < a.kv_len) scores.resize(a.kv_len);
-      simd::attention_tasks(a, begin, end, scores.data());
+      if (static_cast<int64_t>(scores.size()) < kDecodeHeads * a.kv_len) {
+        scores.resize(kDecodeHeads * a.kv_len);
+      }
+      simd::attention_tasks(a, set_heads, begin, end, scores.data());
     });
     return;
   }

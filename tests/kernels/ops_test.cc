@@ -217,29 +217,34 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
       {6, 4, 2, 16, 11, 0, 0, 0, true},
       {7, 6, 2, 32, 43, 36, 0, 0, false, 16},
   };
-  for (const auto& c : cases) {
-    const int64_t vd = c.value_dim();
-    auto q = testing::random_floats(c.q_len * c.n_heads * c.hd, 11);
-    auto k = testing::random_floats(c.n_kv * c.kv_len * c.hd, 12);
-    auto v = testing::random_floats(c.n_kv * c.kv_len * vd, 13);
-    std::vector<uint8_t> mask(c.q_len * c.kv_len);
-    for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i * 7 + 3) % 5 != 0;
-    if (c.mask) {
-      for (int64_t j = 0; j < c.kv_len; ++j) mask[j] = 0;
+  // 1 thread runs decoding's query heads in sets per kv head; 16 threads, one head per task.
+  for (int threads : {1, 16}) {
+    ThreadPool::set_num_threads(threads);
+    for (const auto& c : cases) {
+      const int64_t vd = c.value_dim();
+      auto q = testing::random_floats(c.q_len * c.n_heads * c.hd, 11);
+      auto k = testing::random_floats(c.n_kv * c.kv_len * c.hd, 12);
+      auto v = testing::random_floats(c.n_kv * c.kv_len * vd, 13);
+      std::vector<uint8_t> mask(c.q_len * c.kv_len);
+      for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i * 7 + 3) % 5 != 0;
+      if (c.mask) {
+        for (int64_t j = 0; j < c.kv_len; ++j) mask[j] = 0;
+      }
+      kernels::AttentionArgs a = c.args(k.data(), v.data(), mask.data());
+      a.q = q.data();
+      std::vector<float> want(c.q_len * c.n_heads * vd);
+      a.out = want.data();
+      kernels::ref::attention(a);
+      testing::for_each_simd_target([&] {
+        std::vector<float> out(want.size(), NAN);
+        auto b = a;
+        b.out = out.data();
+        kernels::attention(b);
+        expect_near_all(out, want, 1e-5);
+      });
     }
-    kernels::AttentionArgs a = c.args(k.data(), v.data(), mask.data());
-    a.q = q.data();
-    std::vector<float> want(c.q_len * c.n_heads * vd);
-    a.out = want.data();
-    kernels::ref::attention(a);
-    testing::for_each_simd_target([&] {
-      std::vector<float> out(want.size(), NAN);
-      auto b = a;
-      b.out = out.data();
-      kernels::attention(b);
-      expect_near_all(out, want, 1e-5);
-    });
   }
+  ThreadPool::set_num_threads(0);
 }
 
 // Caches of bf16 and f16 models hold keys and values in that dtype. Expected: the reference on

@@ -1,7 +1,7 @@
-// Attention kernels. Decoding runs one (query row, head) task at a time; prefill chunks run
-// tiles of kQueryTile query rows of one head against keys transposed into blocks of kKeyBlock
-// tokens, so that each key and value row is loaded once per tile and the scores of a block come
-// out as one vector with no horizontal sums.
+// Attention kernels. Decoding runs one (query row, kv head) task at a time, the query heads that
+// share the kv head together; prefill chunks run tiles of kQueryTile query rows of one head
+// against keys transposed into blocks of kKeyBlock tokens, so that each key and value row is
+// loaded once per tile and the scores of a block come out as one vector with no horizontal sums.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -86,34 +86,143 @@ HWY_INLINE void WeightedValues(const float* p, const KvType<KD>* vh, int64_t vd,
   for (; j < j1; ++j) Axpy<KD>(p[j], vh + j * vd, out, vd);
 }
 
+// Up to kDecodeHeads query heads of one row that share a kv head (grouped-query attention):
+// each key and value row is loaded and converted once for all of them. Entries past `heads`
+// repeat the last head (the same scores buffer) and are not written out.
+struct HeadSet {
+  const float* q[kDecodeHeads];
+  float* scores[kDecodeHeads];
+  float* out[kDecodeHeads];
+  float inv[kDecodeHeads];
+  int heads;
+};
+
+// scores[g][j] = scale * q_g . k_j for j in [j0, j1) and the four heads g.
 template <DType KD>
-void DecodeTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
+HWY_INLINE void HeadSetScores(const HeadSet& hs, const KvType<KD>* kh, int64_t hd, float scale,
+                              int64_t j0, int64_t j1) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  if (hs.heads == 1 || hd % lanes != 0) {
+    for (int g = 0; g < hs.heads; ++g) KeyScores<KD>(hs.q[g], kh, hd, scale, j0, j1, hs.scores[g]);
+    return;
+  }
+  for (int64_t j = j0; j < j1; ++j) {
+    const KvType<KD>* kj = kh + j * hd;
+    VF s0 = hn::Zero(df), s1 = hn::Zero(df), s2 = hn::Zero(df), s3 = hn::Zero(df);
+    for (int64_t d = 0; d < hd; d += lanes) {
+      const VF k = KvLoad<KD>(df, kj + d);
+      s0 = hn::MulAdd(hn::LoadU(df, hs.q[0] + d), k, s0);
+      s1 = hn::MulAdd(hn::LoadU(df, hs.q[1] + d), k, s1);
+      s2 = hn::MulAdd(hn::LoadU(df, hs.q[2] + d), k, s2);
+      s3 = hn::MulAdd(hn::LoadU(df, hs.q[3] + d), k, s3);
+    }
+    hs.scores[0][j] = hn::GetLane(hn::SumOfLanes(df, s0)) * scale;
+    hs.scores[1][j] = hn::GetLane(hn::SumOfLanes(df, s1)) * scale;
+    hs.scores[2][j] = hn::GetLane(hn::SumOfLanes(df, s2)) * scale;
+    hs.scores[3][j] = hn::GetLane(hn::SumOfLanes(df, s3)) * scale;
+  }
+}
+
+// out_g = inv_g * sum_j p_g[j] * v_j over keys [j0, j1) for the set's heads. Two keys per step
+// in separate sums keep eight FMA chains in flight.
+template <DType KD>
+HWY_INLINE void HeadSetValues(const HeadSet& hs, const KvType<KD>* vh, int64_t vd, int64_t j0,
+                              int64_t j1) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  if (hs.heads == 1 || vd % lanes != 0) {
+    for (int g = 0; g < hs.heads; ++g) {
+      std::fill(hs.out[g], hs.out[g] + vd, 0.0f);
+      WeightedValues<KD>(hs.scores[g], vh, vd, j0, j1, hs.out[g]);
+      Scale(hs.inv[g], hs.out[g], vd);
+    }
+    return;
+  }
+  const float* p0 = hs.scores[0];
+  const float* p1 = hs.scores[1];
+  const float* p2 = hs.scores[2];
+  const float* p3 = hs.scores[3];
+  for (int64_t d = 0; d < vd; d += lanes) {
+    VF a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+    VF b0 = hn::Zero(df), b1 = hn::Zero(df), b2 = hn::Zero(df), b3 = hn::Zero(df);
+    int64_t j = j0;
+    for (; j + 2 <= j1; j += 2) {
+      const VF v = KvLoad<KD>(df, vh + j * vd + d), w = KvLoad<KD>(df, vh + (j + 1) * vd + d);
+      a0 = hn::MulAdd(hn::Set(df, p0[j]), v, a0);
+      a1 = hn::MulAdd(hn::Set(df, p1[j]), v, a1);
+      a2 = hn::MulAdd(hn::Set(df, p2[j]), v, a2);
+      a3 = hn::MulAdd(hn::Set(df, p3[j]), v, a3);
+      b0 = hn::MulAdd(hn::Set(df, p0[j + 1]), w, b0);
+      b1 = hn::MulAdd(hn::Set(df, p1[j + 1]), w, b1);
+      b2 = hn::MulAdd(hn::Set(df, p2[j + 1]), w, b2);
+      b3 = hn::MulAdd(hn::Set(df, p3[j + 1]), w, b3);
+    }
+    if (j < j1) {
+      const VF v = KvLoad<KD>(df, vh + j * vd + d);
+      a0 = hn::MulAdd(hn::Set(df, p0[j]), v, a0);
+      a1 = hn::MulAdd(hn::Set(df, p1[j]), v, a1);
+      a2 = hn::MulAdd(hn::Set(df, p2[j]), v, a2);
+      a3 = hn::MulAdd(hn::Set(df, p3[j]), v, a3);
+    }
+    // No arrays of vectors: SVE's vectors are sizeless.
+    auto put = [&](int g, VF x, VF y) {
+      if (g < hs.heads)
+        hn::StoreU(hn::Mul(hn::Add(x, y), hn::Set(df, hs.inv[g])), df, hs.out[g] + d);
+    };
+    put(0, a0, b0);
+    put(1, a1, b1);
+    put(2, a2, b2);
+    put(3, a3, b3);
+  }
+}
+
+// Decoding tasks: query row i and kv head h split into sets of `set_heads` (at most
+// kDecodeHeads) of the query heads that share h. A row has n_kv_heads * sets tasks, in head
+// order. `scores` holds kDecodeHeads * kv_len floats.
+template <DType KD>
+void DecodeTasks(const AttentionArgs& a, int set_heads, int64_t t0, int64_t t1, float* scores) {
   const int64_t group = a.n_heads / a.n_kv_heads;
+  const int64_t sets = (group + set_heads - 1) / set_heads, row_tasks = a.n_kv_heads * sets;
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t task = t0; task < t1; ++task) {
-    const int64_t i = task / a.n_heads;
-    const int64_t h = task % a.n_heads;
-    const int64_t kvh = h / group;
-    const float* qv = a.q + (i * a.n_heads + h) * a.head_dim;
+    const int64_t i = task / row_tasks;
+    const int64_t kvh = task % row_tasks / sets;
+    const int64_t h0 = kvh * group + task % sets * set_heads;
     const KvType<KD>* kh = static_cast<const KvType<KD>*>(a.k) + kvh * a.k_head_stride;
     const KvType<KD>* vh = static_cast<const KvType<KD>*>(a.v) + kvh * a.v_head_stride;
     int64_t j0 = 0, j1 = 0;
     VisibleKeys(a, i, j0, j1);
-    float* out = a.out + (i * a.n_heads + h) * a.v_head_dim;
-    for (int64_t d = 0; d < a.v_head_dim; ++d) out[d] = 0.0f;
-    if (j1 <= j0) continue;
-    KeyScores<KD>(qv, kh, a.head_dim, a.scale, j0, j1, scores);
-    if (a.mask != nullptr) {
-      for (int64_t j = j0; j < j1; ++j) {
-        if (a.mask[i * a.kv_len + j] == 0) scores[j] = ninf;
-      }
+    HeadSet hs;
+    hs.heads = static_cast<int>(std::min<int64_t>(set_heads, (kvh + 1) * group - h0));
+    for (int g = 0; g < kDecodeHeads; ++g) {
+      const int last = std::min(g, hs.heads - 1);
+      hs.q[g] = a.q + (i * a.n_heads + h0 + last) * a.head_dim;
+      hs.out[g] = a.out + (i * a.n_heads + h0 + last) * a.v_head_dim;
+      hs.scores[g] = scores + last * a.kv_len;
+      hs.inv[g] = 0.0f;
     }
-    const float mx = MaxOf(scores + j0, j1 - j0);
-    if (mx == ninf) continue;
-    // Masked keys get exactly 0 here, so they add nothing below.
-    const float sum = ExpShiftSum(scores + j0, j1 - j0, mx);
-    WeightedValues<KD>(scores, vh, a.v_head_dim, j0, j1, out);
-    Scale(1.0f / sum, out, a.v_head_dim);
+    if (j1 <= j0) {
+      for (int g = 0; g < hs.heads; ++g) std::fill(hs.out[g], hs.out[g] + a.v_head_dim, 0.0f);
+      continue;
+    }
+    HeadSetScores<KD>(hs, kh, a.head_dim, a.scale, j0, j1);
+    for (int g = 0; g < hs.heads; ++g) {
+      float* s = hs.scores[g];
+      if (a.mask != nullptr) {
+        for (int64_t j = j0; j < j1; ++j) {
+          if (a.mask[i * a.kv_len + j] == 0) s[j] = ninf;
+        }
+      }
+      const float mx = MaxOf(s + j0, j1 - j0);
+      if (mx == ninf) {  // nothing visible: the head's output is zero
+        std::fill(s + j0, s + j1, 0.0f);
+        continue;
+      }
+      // Masked keys get exactly 0 here, so they add nothing below.
+      hs.inv[g] = 1.0f / ExpShiftSum(s + j0, j1 - j0, mx);
+    }
+    HeadSetValues<KD>(hs, vh, a.v_head_dim, j0, j1);
   }
 }
 
@@ -317,8 +426,8 @@ HWY_INLINE void WithKvDtype(DType kv_dtype, F&& f) {
   }
 }
 
-void AttentionTasks(const AttentionArgs& a, int64_t t0, int64_t t1, float* scores) {
-  WithKvDtype(a.kv_dtype, [&](auto kd) { DecodeTasks<kd.value>(a, t0, t1, scores); });
+void AttentionTasks(const AttentionArgs& a, int set_heads, int64_t t0, int64_t t1, float* scores) {
+  WithKvDtype(a.kv_dtype, [&](auto kd) { DecodeTasks<kd.value>(a, set_heads, t0, t1, scores); });
 }
 
 void TransposeKeys(const AttentionArgs& a, int64_t h0, int64_t h1, float* kt) {
@@ -340,9 +449,9 @@ HWY_EXPORT(AttentionTasks);
 HWY_EXPORT(TransposeKeys);
 HWY_EXPORT(AttentionTileTasks);
 
-void attention_tasks(const AttentionArgs& args, int64_t task_begin, int64_t task_end,
+void attention_tasks(const AttentionArgs& args, int set_heads, int64_t task_begin, int64_t task_end,
                      float* scratch) {
-  HWY_DYNAMIC_DISPATCH(AttentionTasks)(args, task_begin, task_end, scratch);
+  HWY_DYNAMIC_DISPATCH(AttentionTasks)(args, set_heads, task_begin, task_end, scratch);
 }
 void transpose_keys(const AttentionArgs& args, int64_t head_begin, int64_t head_end,
                     float* keys_t) {

@@ -14,6 +14,8 @@ namespace mlxlm::kernels {
 // Prefill attention tiles: query rows per tile, and keys per block of the transposed keys
 // (head h, block b, dimension d, key c at [((h * blocks + b) * head_dim + d) * kKeyBlock + c]).
 inline constexpr int kQueryTile = 4;
+// Query heads that decoding attention runs together over one kv head's keys and values.
+inline constexpr int kDecodeHeads = 4;
 inline constexpr int64_t kKeyBlock = 8;
 constexpr int64_t key_blocks(int64_t keys) { return (keys + kKeyBlock - 1) / kKeyBlock; }
 
@@ -44,9 +46,10 @@ void add_inplace(float* x, const float* y, int64_t n);
 float sum(const float* x, int64_t n);
 // Rotates one token's heads, given its cos/sin tables (rot_dim / 2 entries each).
 void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float* sin_t);
-// Attention for query rows [task_begin, task_end) of q_len * n_heads tasks (row i, head h at
-// task i * n_heads + h). `scratch` holds kv_len floats.
-void attention_tasks(const AttentionArgs& args, int64_t task_begin, int64_t task_end,
+// Attention for decoding tasks [task_begin, task_end): query row i with a set of `set_heads`
+// (1 .. kDecodeHeads) of the query heads that share kv head h, ceil(group / set_heads) sets per
+// kv head, in row, head, set order. `scratch` holds kDecodeHeads * kv_len floats.
+void attention_tasks(const AttentionArgs& args, int set_heads, int64_t task_begin, int64_t task_end,
                      float* scratch);
 // Writes kv heads [head_begin, head_end) of args.k, transposed into blocks of kKeyBlock keys
 // (zero past kv_len), to keys_t.
