@@ -87,7 +87,24 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
       float* srow = scale_.data() + i * blocks;
       simd::quantize_blocks(x + i * k, blocks, in_place ? qrow : natural.data(), srow, sums.data());
       if (!in_place) {
-        for (int64_t b = 0; b < blocks; ++b) {
+        int64_t b = 0;
+        if (order == CodeOrder::Nibbles) {
+          // Block pairs: both blocks' even values, then both blocks' odd values (act_offset).
+          // Written as plain strided loops, which the compiler vectorises; the tables below
+          // scatter a byte at a time.
+          for (; b + 2 <= blocks; b += 2) {
+            const int8_t* s0 = natural.data() + b * kActBlock;
+            const int8_t* s1 = s0 + kActBlock;
+            int8_t* dst = qrow + b * kActBlock;
+            for (int p = 0; p < 16; ++p) {
+              dst[p] = s0[2 * p];
+              dst[16 + p] = s1[2 * p];
+              dst[32 + p] = s0[2 * p + 1];
+              dst[48 + p] = s1[2 * p + 1];
+            }
+          }
+        }
+        for (; b < blocks; ++b) {
           const bool paired = order == CodeOrder::Nibbles && (b ^ 1) < blocks;
           const int16_t* to = paired ? layout.paired[b & 1] : layout.unpaired;
           int8_t* dst = qrow + (paired ? (b & ~int64_t{1}) : b) * kActBlock;
