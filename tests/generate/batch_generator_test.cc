@@ -37,6 +37,13 @@ class BatchGeneratorTest : public ::testing::Test {
     return testing::greedy_run(*model_, prompt, cache != nullptr ? *cache : own, n);
   }
 
+  // Inserts every prompt with the generator's defaults; returns their uids in prompt order.
+  std::vector<uint64_t> insert_prompts(BatchGenerator& gen) const {
+    std::vector<BatchRequest> reqs;
+    for (const auto& p : prompts_) reqs.push_back({.prompt = p});
+    return gen.insert(std::move(reqs));
+  }
+
   static void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t v = 0; v < a.size(); ++v) ASSERT_NEAR(a[v], b[v], tol) << "index " << v;
@@ -63,9 +70,7 @@ TEST_F(BatchGeneratorTest, BatchedTokensAndLogprobsMatchSingleSequences) {
     o.max_tokens = 6;
     o.max_kv_size = max_kv;
     BatchGenerator gen(*model_, o);
-    std::vector<BatchRequest> reqs;
-    for (const auto& p : prompts_) reqs.push_back({.prompt = p});
-    auto uids = gen.insert(std::move(reqs));
+    auto uids = insert_prompts(gen);
     auto out = run_all(gen);
     for (size_t i = 0; i < prompts_.size(); ++i) {
       Single s = single(prompts_[i], 6, max_kv);
@@ -85,9 +90,7 @@ TEST_F(BatchGeneratorTest, RightPaddedChunkedPrefillMatchesSingleSequences) {
   o.max_tokens = 4;
   o.prefill_step_size = 3;  // prompts of 2..9 tokens: chunks of different widths, right-padded
   BatchGenerator gen(*model_, o);
-  std::vector<BatchRequest> reqs;
-  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
-  auto uids = gen.insert(std::move(reqs));
+  auto uids = insert_prompts(gen);
 
   // The first round prefills every prompt in one batch: min(3, length - 1) tokens each.
   BatchGenerator::Step first = gen.next();
@@ -144,9 +147,7 @@ TEST_F(BatchGeneratorTest, NoCachesWhenTurnedOffAndTheSameTokens) {
   o.max_tokens = 3;
   o.return_prompt_caches = false;
   BatchGenerator gen(*model_, o);
-  std::vector<BatchRequest> reqs;
-  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
-  auto uids = gen.insert(std::move(reqs));
+  auto uids = insert_prompts(gen);
   auto out = run_all(gen);
   for (size_t i = 0; i < prompts_.size(); ++i) {
     const auto& rs = out[uids[i]];
@@ -163,9 +164,7 @@ TEST_F(BatchGeneratorTest, ReturnedCachesContinueLikeASingleSequence) {
   BatchGeneratorOptions o;
   o.max_tokens = 3;
   BatchGenerator gen(*model_, o);
-  std::vector<BatchRequest> reqs;
-  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
-  auto uids = gen.insert(std::move(reqs));
+  auto uids = insert_prompts(gen);
   auto first = run_all(gen);
 
   // Continue every sequence with a new prompt through its returned cache.
@@ -201,9 +200,7 @@ TEST_F(BatchGeneratorTest, RemovalDuringPrefillKeepsTheBatchConsistent) {
   o.max_tokens = 4;
   o.prefill_step_size = 2;
   BatchGenerator gen(*model_, o);
-  std::vector<BatchRequest> reqs;
-  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
-  auto uids = gen.insert(std::move(reqs));
+  auto uids = insert_prompts(gen);
   auto step = gen.next();  // some prompts are now part-way through prefill
   ASSERT_FALSE(step.prompt.empty());
   gen.remove({uids[2]});  // the longest prompt, still prefilling
@@ -220,9 +217,7 @@ TEST_F(BatchGeneratorTest, RemovalWhileDecodingKeepsOtherRowsExact) {
   BatchGeneratorOptions o;
   o.max_tokens = 6;
   BatchGenerator gen(*model_, o);
-  std::vector<BatchRequest> reqs;
-  for (const auto& p : prompts_) reqs.push_back({.prompt = p});
-  auto uids = gen.insert(std::move(reqs));
+  auto uids = insert_prompts(gen);
   std::map<uint64_t, std::vector<int32_t>> got;
   bool removed = false;
   while (!gen.done()) {

@@ -203,6 +203,17 @@ struct AttnCase {
   }
 };
 
+// kernels::attention with `a` (its output aside) on every target, against `want`.
+void ExpectAttentionOnEveryTarget(const kernels::AttentionArgs& a, const std::vector<float>& want) {
+  testing::for_each_simd_target([&] {
+    std::vector<float> out(want.size(), NAN);
+    auto b = a;
+    b.out = out.data();
+    kernels::attention(b);
+    expect_near_all(out, want, 1e-5);
+  });
+}
+
 TEST(Attention, EveryTargetCausalWindowMaskGqa) {
   const AttnCase cases[] = {
       {1, 8, 2, 64, 37, 36, 0, 0, false},      // decode
@@ -235,13 +246,7 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
       std::vector<float> want(c.q_len * c.n_heads * vd);
       a.out = want.data();
       kernels::ref::attention(a);
-      testing::for_each_simd_target([&] {
-        std::vector<float> out(want.size(), NAN);
-        auto b = a;
-        b.out = out.data();
-        kernels::attention(b);
-        expect_near_all(out, want, 1e-5);
-      });
+      ExpectAttentionOnEveryTarget(a, want);
     }
   }
   ThreadPool::set_num_threads(0);
@@ -282,13 +287,7 @@ TEST(Attention, EveryTargetHalfPrecisionKeysAndValues) {
       a.out = ref_half.data();
       kernels::ref::attention(a);
       expect_near_all(ref_half, want, 1e-6);
-      testing::for_each_simd_target([&] {
-        std::vector<float> out(want.size(), NAN);
-        auto b = a;
-        b.out = out.data();
-        kernels::attention(b);
-        expect_near_all(out, want, 1e-5);
-      });
+      ExpectAttentionOnEveryTarget(a, want);
     }
   }
 }
