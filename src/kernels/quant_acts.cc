@@ -37,20 +37,15 @@ int64_t act_offset(CodeOrder order, int64_t blocks, int64_t b, int p) {
 
 namespace {
 
-// Where natural value j of block b lands, relative to the start of b's block pair (paired
-// Nibbles blocks) or of b itself: one table per layout, so that a block is scattered without
-// recomputing act_offset per value.
+// Where natural value j of a block that has no pair lands, relative to the block's start: one
+// table per layout, so that a block is scattered without recomputing act_offset per value.
+// (Nibbles block pairs are laid out by the strided loops in `quantize`.)
 struct BlockLayout {
   int16_t unpaired[kActBlock];
-  int16_t paired[2][kActBlock];  // by b & 1
 
   explicit BlockLayout(CodeOrder order) {
     for (int p = 0; p < kActBlock; ++p) {
-      const int j = code_order_index(order, p);
-      unpaired[j] = static_cast<int16_t>(act_offset(order, 1, 0, p));
-      for (int half = 0; half < 2; ++half) {
-        paired[half][j] = static_cast<int16_t>(act_offset(order, 2, half, p));
-      }
+      unpaired[code_order_index(order, p)] = static_cast<int16_t>(act_offset(order, 1, 0, p));
     }
   }
 };
@@ -90,8 +85,8 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
         int64_t b = 0;
         if (order == CodeOrder::Nibbles) {
           // Block pairs: both blocks' even values, then both blocks' odd values (act_offset).
-          // Written as plain strided loops, which the compiler vectorises; the tables below
-          // scatter a byte at a time.
+          // Written as plain strided loops, which the compiler vectorises; the table below
+          // scatters a byte at a time.
           for (; b + 2 <= blocks; b += 2) {
             const int8_t* s0 = natural.data() + b * kActBlock;
             const int8_t* s1 = s0 + kActBlock;
@@ -104,12 +99,10 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
             }
           }
         }
-        for (; b < blocks; ++b) {
-          const bool paired = order == CodeOrder::Nibbles && (b ^ 1) < blocks;
-          const int16_t* to = paired ? layout.paired[b & 1] : layout.unpaired;
-          int8_t* dst = qrow + (paired ? (b & ~int64_t{1}) : b) * kActBlock;
+        for (; b < blocks; ++b) {  // blocks without a pair: Crumbs, or an odd last one
+          int8_t* dst = qrow + b * kActBlock;
           const int8_t* src = natural.data() + b * kActBlock;
-          for (int j = 0; j < kActBlock; ++j) dst[to[j]] = src[j];
+          for (int j = 0; j < kActBlock; ++j) dst[layout.unpaired[j]] = src[j];
         }
       }
       float* gsum = group_sum_.data() + i * groups;
