@@ -128,7 +128,6 @@ HWY_INLINE void LaneTile(const uint8_t* codes, int64_t stride, const ActTile& x,
     return _mm512_set1_epi32(v);
   };
   const __m512i low4 = _mm512_set1_epi8(0x0F);
-  const int64_t group_blocks_mask = (int64_t{1} << shift) - 1;
   constexpr int64_t kStepBytes = 64 * B / 8;  // of each row, per 64-value step
   for (int64_t s = 0; s < k / 64; ++s) {
     // The next tile's codes, as many 64-byte lines as this step reads.
@@ -144,45 +143,66 @@ HWY_INLINE void LaneTile(const uint8_t* codes, int64_t stride, const ActTile& x,
     __m512i t[8];
     if constexpr (B == 4) TransposeSlices(codes + s * 32, stride, t);
     const int8_t* xs = x.q + s * 64 * M;
+    // w[e][j]: codes 4j .. 4j + 3 of block e, one row per lane.
+    __m512i w[2][8];
     for (int e = 0; e < 2; ++e) {
-      const int64_t b = 2 * s + e, g = b >> shift;
-      __m512i w[8];  // w[j]: codes 4j .. 4j + 3 of block e, one row per lane
       if constexpr (B == 4) {
         for (int j = 0; j < 4; ++j) {
-          w[j] = _mm512_and_si512(t[4 * e + j], low4);
-          w[4 + j] = _mm512_and_si512(_mm512_srli_epi16(t[4 * e + j], 4), low4);
+          w[e][j] = _mm512_and_si512(t[4 * e + j], low4);
+          w[e][4 + j] = _mm512_and_si512(_mm512_srli_epi16(t[4 * e + j], 4), low4);
         }
       } else {
-        TransposeSlices(codes + s * 64 + 32 * e, stride, w);
+        TransposeSlices(codes + s * 64 + 32 * e, stride, w[e]);
       }
-      const __m512 wsv = _mm512_load_ps(ws + g * kLaneRows);
-      const bool group_start = (b & group_blocks_mask) == 0;
-      // The activation quads matching w[j] and w[4 + j]: CodeOrder::Nibbles puts the pair's even
-      // values of block e at 16e and its odd values 32 further; CodeOrder::Natural block e at 32e.
+    }
+    const int64_t b0 = 2 * s, g0 = b0 >> shift, g1 = (b0 + 1) >> shift;
+    const __m512 ws0 = _mm512_load_ps(ws + g0 * kLaneRows);
+    // The activation quads matching w[e][j] and w[e][4 + j]: CodeOrder::Nibbles puts the pair's
+    // even values of block e at 16e and its odd values 32 further; CodeOrder::Natural block e
+    // at 32e.
+    auto dot = [&](const int8_t* xi, int e) {
       const int64_t first = B == 4 ? 16 * e : 32 * e, second = first + (B == 4 ? 32 : 16);
-      // Unrolled, so that out[] stays in registers: GCC 12 otherwise keeps it on the stack, a
-      // store and a reload per block and row (BM_DecodeLayers/8 +18 % with the unrolling and
-      // the biases' own loop below).
+      __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        acc = _mm512_dpbusd_epi32(acc, w[e][j], quad(xi + first + 4 * j));
+        acc = _mm512_dpbusd_epi32(acc, w[e][4 + j], quad(xi + second + 4 * j));
+      }
+      return _mm512_cvtepi32_ps(acc);
+    };
+    // Unrolled, so that out[] stays in registers: GCC 12 otherwise keeps it on the stack, a
+    // store and a reload per block and row (BM_DecodeLayers/8 +18 % with the unrolling and the
+    // biases' own loop below).
+    if (g0 == g1) {
+      // Both blocks in one group: their activation-scaled sums meet before the weight scale,
+      // one multiply fewer per row.
 #pragma GCC unroll 8
       for (int i = 0; i < M; ++i) {
         const int8_t* xi = xs + 64 * i;
-        __m512i acc = _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) {
-          acc = _mm512_dpbusd_epi32(acc, w[j], quad(xi + first + 4 * j));
-          acc = _mm512_dpbusd_epi32(acc, w[4 + j], quad(xi + second + 4 * j));
-        }
-        const __m512 scale = _mm512_mul_ps(wsv, _mm512_set1_ps(x.scale[b * M + i]));
-        out[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), scale, out[i]);
+        __m512 sum = _mm512_mul_ps(dot(xi, 0), _mm512_set1_ps(x.scale[b0 * M + i]));
+        sum = _mm512_fmadd_ps(dot(xi, 1), _mm512_set1_ps(x.scale[(b0 + 1) * M + i]), sum);
+        out[i] = _mm512_fmadd_ps(sum, ws0, out[i]);
       }
-      if (group_start) {
-        const __m512 wbv = _mm512_load_ps(wb + g * kLaneRows);
+    } else {
+      const __m512 ws1 = _mm512_load_ps(ws + g1 * kLaneRows);
 #pragma GCC unroll 8
-        for (int i = 0; i < M; ++i) {
-          out[i] = _mm512_fmadd_ps(wbv, _mm512_set1_ps(x.group_sum[g * M + i]), out[i]);
-        }
+      for (int i = 0; i < M; ++i) {
+        const int8_t* xi = xs + 64 * i;
+        const __m512 s0 = _mm512_mul_ps(ws0, _mm512_set1_ps(x.scale[b0 * M + i]));
+        const __m512 s1 = _mm512_mul_ps(ws1, _mm512_set1_ps(x.scale[(b0 + 1) * M + i]));
+        out[i] = _mm512_fmadd_ps(dot(xi, 1), s1, _mm512_fmadd_ps(dot(xi, 0), s0, out[i]));
       }
     }
+    // The group biases, once per group: at the group's first block.
+    auto add_biases = [&](int64_t g) {
+      const __m512 wbv = _mm512_load_ps(wb + g * kLaneRows);
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i) {
+        out[i] = _mm512_fmadd_ps(wbv, _mm512_set1_ps(x.group_sum[g * M + i]), out[i]);
+      }
+    };
+    if ((g0 << shift) == b0) add_biases(g0);
+    if (g1 != g0) add_biases(g1);
   }
 }
 
