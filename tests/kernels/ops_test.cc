@@ -174,6 +174,38 @@ TEST(Ops, RopeEveryTarget) {
   }
 }
 
+// kernels::rope keeps the last call's cos/sin table: a call that changes the frequencies (in
+// the same buffer), the positions (same count) or the scale must not reuse it.
+TEST(Ops, RopeTableFollowsEveryArgument) {
+  const int64_t tokens = 2, heads = 2, hd = 16, rot = 16;
+  std::vector<float> inv(rot / 2);
+  std::vector<int64_t> pos = {3, 9};
+  kernels::RopeArgs a;
+  a.tokens = tokens;
+  a.heads = heads;
+  a.head_dim = hd;
+  a.rot_dim = rot;
+  a.inv_freq = inv.data();
+  a.positions = pos.data();
+  const auto x = testing::random_floats(tokens * heads * hd, 11);
+  auto check = [&](const char* what) {
+    auto want = x, y = x;
+    kernels::ref::rope(want.data(), a);
+    kernels::rope(y.data(), a);
+    SCOPED_TRACE(what);
+    expect_near_all(y, want, 2e-6);
+  };
+  for (int64_t i = 0; i < rot / 2; ++i) inv[i] = std::pow(10000.0f, -2.0f * i / rot);
+  check("first call");
+  check("same arguments");
+  inv[1] *= 3.0f;
+  check("one frequency changed in place");
+  pos[1] = 10;
+  check("one position changed");
+  a.scale = 0.5f;
+  check("scale changed");
+}
+
 struct AttnCase {
   int64_t q_len, n_heads, n_kv, hd, kv_len, q_offset, window, kv_start;
   bool mask;
