@@ -113,11 +113,11 @@ int run_bench(int argc, char** argv) {
       return batch == 1 ? run_trial(*model, prompt, gen_tokens)
                         : run_batch_trial(*model, prompts, gen_tokens, prefill_step_size);
     };
-    // The warm-up pages the weights in and sizes the buffers; a short prompt does that as well
-    // as a long one.
+    // The warm-up is one whole trial, as mlx-lm's benchmark runs it (and llama-bench its
+    // warm-up run): it pages the weights in and grows the reused buffers to the trial's size, so
+    // that the first timed trial does not pay a 512-token prefill's first-touch page faults.
     std::printf("Running warmup..\n");
-    std::vector<int32_t> warm(prompt.begin(), prompt.begin() + std::min(prompt_tokens, 64));
-    run_trial(*model, warm, std::min(gen_tokens, 8));
+    trial();
     std::printf("Timing with prompt_tokens=%d, generation_tokens=%d, batch_size=%d.\n",
                 prompt_tokens, gen_tokens, batch);
     Trial sum;
