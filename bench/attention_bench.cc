@@ -1,9 +1,12 @@
 // Attention over a cached block of keys and values, as one decode step (q_len 1) or a prefill
 // chunk sees it, on the global thread pool. Shapes: SmolLM2-135M (9 query / 3 kv heads) and
-// Llama-3.2-1B (32 / 8), head_dim 64. Items = (query, head, key) triples.
+// Llama-3.2-1B (32 / 8), head_dim 64, keys and values in f32 or in bf16 (as a bf16 model's cache
+// holds them). Items = (query, head, key) triples.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -14,6 +17,7 @@ namespace {
 void BM_Attention(benchmark::State& state) {
   const int64_t n_heads = state.range(0), n_kv = state.range(1), kv_len = state.range(2);
   const int64_t q_len = state.range(3), hd = 64;
+  const bool bf16 = state.range(4) != 0;
   std::mt19937 rng(3);
   std::normal_distribution<float> d(0.0f, 1.0f);
   auto fill = [&](int64_t n) {
@@ -24,13 +28,24 @@ void BM_Attention(benchmark::State& state) {
   const auto q = fill(q_len * n_heads * hd), k = fill(n_kv * kv_len * hd),
              v = fill(n_kv * kv_len * hd);
   std::vector<float> out(q_len * n_heads * hd);
+  auto to_bf16 = [](const std::vector<float>& x) {  // round to nearest even
+    std::vector<uint16_t> y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      uint32_t u;
+      std::memcpy(&u, &x[i], 4);
+      y[i] = static_cast<uint16_t>((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+    }
+    return y;
+  };
+  const auto k16 = to_bf16(k), v16 = to_bf16(v);
   mlxlm::kernels::AttentionArgs a;
   a.q = q.data();
   a.q_len = q_len;
   a.n_heads = n_heads;
   a.head_dim = hd;
-  a.k = k.data();
-  a.v = v.data();
+  a.k = bf16 ? static_cast<const void*>(k16.data()) : k.data();
+  a.v = bf16 ? static_cast<const void*>(v16.data()) : v.data();
+  a.kv_dtype = bf16 ? mlxlm::DType::BF16 : mlxlm::DType::F32;
   a.kv_len = kv_len;
   a.n_kv_heads = n_kv;
   a.v_head_dim = hd;
@@ -46,13 +61,16 @@ void BM_Attention(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * q_len * n_heads * kv_len);
 }
 BENCHMARK(BM_Attention)
-    ->ArgNames({"heads", "kv_heads", "kv_len", "q_len"})
-    ->Args({9, 3, 512, 1})
-    ->Args({9, 3, 2048, 1})
-    ->Args({32, 8, 512, 1})
-    ->Args({32, 8, 2048, 1})
-    ->Args({9, 3, 512, 64})
-    ->Args({32, 8, 512, 64});
+    ->ArgNames({"heads", "kv_heads", "kv_len", "q_len", "bf16"})
+    ->Args({9, 3, 512, 1, 0})
+    ->Args({9, 3, 2048, 1, 0})
+    ->Args({32, 8, 512, 1, 0})
+    ->Args({32, 8, 2048, 1, 0})
+    ->Args({32, 8, 512, 1, 1})
+    ->Args({32, 8, 2048, 1, 1})
+    ->Args({9, 3, 512, 64, 0})
+    ->Args({32, 8, 512, 64, 0})
+    ->Args({32, 8, 512, 64, 1});
 
 }  // namespace
 

@@ -255,6 +255,8 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
       {3, 2, 2, 8, 10, 0, 0, 0, true},         // explicit mask, including a fully masked row
       {2, 6, 2, 32, 43, 41, 0, 0, false, 16},  // values narrower than keys, odd key count
       {1, 4, 1, 128, 64, 63, 0, 0, false},     // wide heads
+      {1, 6, 3, 64, 21, 20, 0, 0, false},      // two query heads per kv head
+      {2, 8, 2, 96, 23, 21, 0, 0, false},      // features past the last whole 64
       // Prefill tiles (q_len >= 4): a partial last tile, a mask, narrower values.
       {9, 4, 2, 64, 30, 21, 0, 0, false},
       {6, 4, 2, 16, 11, 0, 0, 0, true},
