@@ -142,7 +142,7 @@ void BM_MatvecFromDram(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * streamed);
 }
 BENCHMARK(BM_MatvecFromDram)
-    ->ArgsProduct({{16, 8, 4}, {1, 2}, {4096, 2048}})
+    ->ArgsProduct({{16, 8, 4}, {1, 2}, {8192, 4096, 2048}})
     ->Unit(benchmark::kMillisecond);
 
 // Batched decoding from DRAM: the weight of BM_MatvecFromDram against several activation rows,
