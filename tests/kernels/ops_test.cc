@@ -146,6 +146,19 @@ TEST(Ops, SumOfManyRangesEveryTarget) {
   ThreadPool::set_num_threads(0);
 }
 
+// RoPE over x[positions.size(), heads, hd], rotating `inv.size() * 2` features.
+kernels::RopeArgs rope_args(int64_t heads, int64_t hd, const std::vector<float>& inv,
+                            const std::vector<int64_t>& positions) {
+  kernels::RopeArgs a;
+  a.tokens = static_cast<int64_t>(positions.size());
+  a.heads = heads;
+  a.head_dim = hd;
+  a.rot_dim = 2 * static_cast<int64_t>(inv.size());
+  a.inv_freq = inv.data();
+  a.positions = positions.data();
+  return a;
+}
+
 TEST(Ops, RopeEveryTarget) {
   for (bool traditional : {false, true}) {
     for (int64_t rot : {64, 32, 20}) {
@@ -153,13 +166,7 @@ TEST(Ops, RopeEveryTarget) {
       std::vector<float> inv(rot / 2);
       for (int64_t i = 0; i < rot / 2; ++i) inv[i] = std::pow(10000.0f, -2.0f * i / rot);
       std::vector<int64_t> pos = {0, 17, 4000};
-      kernels::RopeArgs a;
-      a.tokens = tokens;
-      a.heads = heads;
-      a.head_dim = hd;
-      a.rot_dim = rot;
-      a.inv_freq = inv.data();
-      a.positions = pos.data();
+      kernels::RopeArgs a = rope_args(heads, hd, inv, pos);
       a.scale = 1.25f;
       a.traditional = traditional;
       auto x = testing::random_floats(tokens * heads * hd, 10);
@@ -180,13 +187,7 @@ TEST(Ops, RopeTableFollowsEveryArgument) {
   const int64_t tokens = 2, heads = 2, hd = 16, rot = 16;
   std::vector<float> inv(rot / 2);
   std::vector<int64_t> pos = {3, 9};
-  kernels::RopeArgs a;
-  a.tokens = tokens;
-  a.heads = heads;
-  a.head_dim = hd;
-  a.rot_dim = rot;
-  a.inv_freq = inv.data();
-  a.positions = pos.data();
+  kernels::RopeArgs a = rope_args(heads, hd, inv, pos);
   const auto x = testing::random_floats(tokens * heads * hd, 11);
   auto check = [&](const char* what) {
     auto want = x, y = x;
