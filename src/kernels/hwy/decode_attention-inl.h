@@ -118,10 +118,7 @@ HWY_INLINE int64_t HeadSetScoresByFour(const HeadSet& hs, const KvType<KD>* kh, 
   const __m512 vscale = _mm512_set1_ps(scale);
   int64_t j = j0;
   for (; j + 4 <= j1; j += 4) {
-    __m512 acc[4][4];
-    for (auto& head : acc) {
-      for (auto& a : head) a = _mm512_setzero_ps();
-    }
+    __m512 acc[4][4] = {};
     for (int64_t d = 0; d < hd; d += 16) {
       __m512 k[4];
       for (int c = 0; c < 4; ++c) k[c] = KvLoad<KD>(df, kh + (j + c) * hd + d).raw;
@@ -182,10 +179,7 @@ HWY_INLINE int64_t HeadSetValuesBy64(const HeadSet& hs, const KvType<KD>* vh, in
   const DF df;
   int64_t d0 = 0;
   for (; d0 + 64 <= vd; d0 += 64) {
-    __m512 acc[4][4];
-    for (auto& head : acc) {
-      for (auto& a : head) a = _mm512_setzero_ps();
-    }
+    __m512 acc[4][4] = {};
     for (int64_t j = j0; j < j1; ++j) {
       __m512 v[4];
       for (int c = 0; c < 4; ++c) v[c] = KvLoad<KD>(df, vh + j * vd + d0 + 16 * c).raw;
