@@ -1,6 +1,7 @@
 #include "kernels/quant_acts.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "base/thread_pool.h"
@@ -39,7 +40,7 @@ namespace {
 
 // Where natural value j of a block that has no pair lands, relative to the block's start: one
 // table per layout, so that a block is scattered without recomputing act_offset per value.
-// (Nibbles block pairs are laid out by the strided loops in `quantize`.)
+// (Nibbles block pairs are laid out by simd::nibble_pairs.)
 struct BlockLayout {
   int16_t unpaired[kActBlock];
 
@@ -84,20 +85,8 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
       if (!in_place) {
         int64_t b = 0;
         if (order == CodeOrder::Nibbles) {
-          // Block pairs: both blocks' even values, then both blocks' odd values (act_offset).
-          // Written as plain strided loops, which the compiler vectorises; the table below
-          // scatters a byte at a time.
-          for (; b + 2 <= blocks; b += 2) {
-            const int8_t* s0 = natural.data() + b * kActBlock;
-            const int8_t* s1 = s0 + kActBlock;
-            int8_t* dst = qrow + b * kActBlock;
-            for (int p = 0; p < 16; ++p) {
-              dst[p] = s0[2 * p];
-              dst[16 + p] = s1[2 * p];
-              dst[32 + p] = s0[2 * p + 1];
-              dst[48 + p] = s1[2 * p + 1];
-            }
-          }
+          b = blocks & ~int64_t{1};
+          simd::nibble_pairs(natural.data(), b / 2, qrow);
         }
         for (; b < blocks; ++b) {  // blocks without a pair: Crumbs, or an odd last one
           int8_t* dst = qrow + b * kActBlock;
@@ -130,6 +119,8 @@ QuantizedActs ActQuantizer::quantize(const float* x, int64_t m, int64_t k, CodeO
   a.m = m;
   a.k = k;
   a.group = group;
+  static std::atomic<uint64_t> last_id{0};
+  a.id = last_id.fetch_add(1, std::memory_order_relaxed) + 1;
   return a;
 }
 

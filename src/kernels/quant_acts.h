@@ -39,6 +39,9 @@ struct QuantizedActs {
   int64_t m = 0;
   int64_t k = 0;
   int64_t group = 0;  // the weight's group size (a multiple of 32)
+  // Unique to one quantize() call (0: unknown), so that a kernel can keep a layout it derived
+  // from these activations for every task of one product instead of rebuilding it per task.
+  uint64_t id = 0;
 };
 
 // Owns the buffers of one quantization; reused across calls to avoid reallocation.

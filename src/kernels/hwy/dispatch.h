@@ -35,6 +35,8 @@ void matmul_quant_rows(const QuantizedActs& x, const WeightRef& w, const float* 
 // Quantizes `blocks` blocks of 32 floats to int8 in natural order, scale[b] * q = x; sums[b] is
 // the sum of block b's codes.
 void quantize_blocks(const float* x, int64_t blocks, int8_t* q, float* scale, int32_t* sums);
+// Lays out `pairs` block pairs of natural-order codes in CodeOrder::Nibbles order.
+void nibble_pairs(const int8_t* natural, int64_t pairs, int8_t* q);
 
 void rms_norm_rows(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
                    float* y);

@@ -36,6 +36,28 @@ void QuantizeBlocks(const float* x, int64_t blocks, int8_t* q, float* scale, int
   }
 }
 
+// `pairs` block pairs of natural-order codes into CodeOrder::Nibbles: per pair, the even values
+// of both blocks, then their odd values. Batched decoding quantizes 8 rows per product on the
+// calling thread alone, and a byte-by-byte scatter of them took 3.5 % of its decoding step.
+void NibblePairs(const int8_t* src, int64_t pairs, int8_t* dst) {
+#if HWY_TARGET == HWY_SCALAR
+  for (int64_t p = 0; p < pairs * 64; ++p) {
+    const int64_t pair = p / 64, j = p % 64, block = (j / 16) % 2, odd = j / 32;
+    dst[p] = src[pair * 64 + block * kActBlock + 2 * (j % 16) + odd];
+  }
+#else
+  const hn::FixedTag<int8_t, 16> d;
+  for (int64_t p = 0; p < pairs; ++p, src += 64, dst += 64) {
+    const auto a0 = hn::LoadU(d, src), a1 = hn::LoadU(d, src + 16);
+    const auto b0 = hn::LoadU(d, src + 32), b1 = hn::LoadU(d, src + 48);
+    hn::StoreU(hn::ConcatEven(d, a1, a0), d, dst);
+    hn::StoreU(hn::ConcatEven(d, b1, b0), d, dst + 16);
+    hn::StoreU(hn::ConcatOdd(d, a1, a0), d, dst + 32);
+    hn::StoreU(hn::ConcatOdd(d, b1, b0), d, dst + 48);
+  }
+#endif
+}
+
 }  // namespace mlxlm::kernels::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -43,9 +65,14 @@ HWY_AFTER_NAMESPACE();
 namespace mlxlm::kernels::simd {
 
 HWY_EXPORT(QuantizeBlocks);
+HWY_EXPORT(NibblePairs);
 
 void quantize_blocks(const float* x, int64_t blocks, int8_t* q, float* scale, int32_t* sums) {
   HWY_DYNAMIC_DISPATCH(QuantizeBlocks)(x, blocks, q, scale, sums);
+}
+
+void nibble_pairs(const int8_t* natural, int64_t pairs, int8_t* q) {
+  HWY_DYNAMIC_DISPATCH(NibblePairs)(natural, pairs, q);
 }
 
 }  // namespace mlxlm::kernels::simd
