@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cache/cache.h"
@@ -104,7 +105,8 @@ class BatchGenerator {
   void admit_queued();
   void finish_prompts(Step& out);
   void prefill_chunk(Step& out);
-  void sample_pending(Sequence& seq, const float* logits);
+  // Samples each sequence's pending token from its row of logits.
+  void sample_pending(const std::vector<std::pair<Sequence*, const float*>>& rows);
 
   const Model& model_;
   BatchGeneratorOptions options_;

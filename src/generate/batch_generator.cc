@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/memory.h"
+#include "base/thread_pool.h"
 #include "base/timer.h"
 #include "cache/cache_factory.h"
 #include "cache/rotating_kv_cache.h"
@@ -137,11 +138,29 @@ bool BatchGenerator::done() const {
   return queue_.empty() && prefilling_.empty() && decoding_.empty();
 }
 
-void BatchGenerator::sample_pending(Sequence& seq, const float* logits) {
+void BatchGenerator::sample_pending(const std::vector<std::pair<Sequence*, const float*>>& rows) {
   const auto vocab = static_cast<size_t>(model_.info().vocab_size);
-  Sampler& sampler = seq.sampler ? *seq.sampler : *fallback_sampler_;
-  seq.pending =
-      sample_next_token({logits, vocab}, seq.tokens, seq.processors, sampler, seq.pending_logprobs);
+  auto normalize = [&](size_t j) {
+    Sequence& s = *rows[j].first;
+    normalized_logprobs({rows[j].second, vocab}, s.tokens, s.processors, s.pending_logprobs);
+  };
+  // The log-softmax of the rows without logits processors runs on the thread pool: over a
+  // 128k-token vocabulary, one row after another, it was 2 % of a batch-8 decoding step while
+  // the other threads waited. Processors (the caller's code) and the samplers (each owns an
+  // RNG) stay on this thread, in batch order.
+  for (size_t j = 0; j < rows.size(); ++j) {
+    if (!rows[j].first->processors.empty()) normalize(j);
+  }
+  ThreadPool::global().parallel_for(
+      static_cast<int64_t>(rows.size()), 1, [&](int64_t begin, int64_t end) {
+        for (auto j = static_cast<size_t>(begin); j < static_cast<size_t>(end); ++j) {
+          if (rows[j].first->processors.empty()) normalize(j);
+        }
+      });
+  for (const auto& [s, row] : rows) {
+    Sampler& sampler = s->sampler ? *s->sampler : *fallback_sampler_;
+    s->pending = sampler.sample(s->pending_logprobs);
+  }
 }
 
 void BatchGenerator::decode_step(Step& out) {
@@ -154,6 +173,7 @@ void BatchGenerator::decode_step(Step& out) {
   const int64_t vocab = model_.info().vocab_size;
 
   std::vector<int64_t> keep;
+  std::vector<std::pair<Sequence*, const float*>> sampled;
   for (int64_t i = 0; i < batch; ++i) {
     Sequence& s = *decoding_[i];
     BatchTokenResponse r;
@@ -168,14 +188,15 @@ void BatchGenerator::decode_step(Step& out) {
       r.finish_reason = "length";
     }
     if (r.finish_reason.empty()) {
-      sample_pending(s, logits.data<float>() + i * vocab);
       keep.push_back(i);
+      sampled.emplace_back(&s, logits.data<float>() + i * vocab);
     } else if (options_.return_prompt_caches) {
       for (const auto& layer : decode_cache_) r.prompt_cache.push_back(layer->extract(i));
       r.all_tokens = s.tokens;
     }
     out.generation.push_back(std::move(r));
   }
+  sample_pending(sampled);
   stats_.generation_tokens += batch;
   if (keep.size() < decoding_.size()) {
     filter_layers(decode_cache_, keep);
@@ -230,12 +251,17 @@ void BatchGenerator::finish_prompts(Step& out) {
   stats_.prompt_tokens += batch;
   const int64_t vocab = model_.info().vocab_size;
   extend_layers(decode_cache_, std::move(finishing));
+  std::vector<std::pair<Sequence*, const float*>> finished;
+  for (size_t j = 0; j < last.size(); ++j) {
+    finished.emplace_back(prefilling_[last[j]].get(),
+                          logits.data<float>() + static_cast<int64_t>(j) * vocab);
+  }
+  sample_pending(finished);
   std::vector<std::unique_ptr<Sequence>> kept;
   for (size_t i = 0, j = 0; i < prefilling_.size(); ++i) {
     if (j < last.size() && last[j] == static_cast<int64_t>(i)) {
       Sequence& s = *prefilling_[i];
       s.processed += 1;
-      sample_pending(s, logits.data<float>() + static_cast<int64_t>(j) * vocab);
       out.prompt.push_back({.uid = s.uid,
                             .processed = s.prompt_end - s.prompt_begin,
                             .total = s.prompt_end - s.prompt_begin,
