@@ -106,7 +106,7 @@ Tensor DecoderModel::forward(std::span<const int32_t> tokens, int64_t batch, Pro
     std::memcpy(h.data() + b * out_len * hidden, src, out_len * hidden * sizeof(float));
   }
   norm_.forward(h.data(), batch * out_len, h.data());
-  Tensor logits(DType::F32, {batch, out_len, info_.vocab_size});
+  auto logits = Tensor::empty(DType::F32, {batch, out_len, info_.vocab_size});
   lm_head_.forward(h.data(), batch * out_len, logits.data<float>());
   return logits;
 }

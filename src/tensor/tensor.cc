@@ -25,21 +25,28 @@ std::string shape_str(const Shape& shape) {
 
 void Tensor::Free::operator()(void* p) const { std::free(p); }
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
-  for (int64_t d : shape_) {
-    if (d < 0) throw Error("tensor", "negative dimension in shape " + shape_str(shape_));
+Tensor::Tensor(DType dtype, Shape shape) : Tensor(empty(dtype, std::move(shape))) {
+  if (data_ != nullptr) std::memset(data_.get(), 0, (nbytes() + 63) / 64 * 64);
+}
+
+Tensor Tensor::empty(DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  for (int64_t d : t.shape_) {
+    if (d < 0) throw Error("tensor", "negative dimension in shape " + shape_str(t.shape_));
   }
-  size_t bytes = nbytes();
-  if (bytes == 0) return;
+  size_t bytes = t.nbytes();
+  if (bytes == 0) return t;
   size_t rounded = (bytes + 63) / 64 * 64;
   void* p = std::aligned_alloc(64, rounded);
   if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, rounded);
-  data_.reset(p);
+  t.data_.reset(p);
+  return t;
 }
 
 Tensor Tensor::copy_of(const TensorView& view) {
-  Tensor t(view.dtype(), view.shape());
+  Tensor t = empty(view.dtype(), view.shape());
   if (t.nbytes() > 0) std::memcpy(t.data(), view.data(), t.nbytes());
   return t;
 }

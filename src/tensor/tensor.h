@@ -52,6 +52,9 @@ class Tensor {
   Tensor(const Tensor&) = delete;
   Tensor& operator=(const Tensor&) = delete;
 
+  // Allocates storage left uninitialised, for an output every element of which is written
+  // before it is read (a batch-8 step's 4 MB of logits: zeroing them took 0.6 % of the step).
+  static Tensor empty(DType dtype, Shape shape);
   // Copies `view` into newly owned storage.
   static Tensor copy_of(const TensorView& view);
   static Tensor from_floats(const std::vector<float>& values, Shape shape);
