@@ -55,7 +55,12 @@ void ThreadPool::run_chunks(uint32_t job) {
     // threads) and the last one to finish leaves the others little to wait for. Batched
     // decoding of Llama-1B 4-bit, 2 threads, back to back: batch 8 +8 % and batch 16 +5 %
     // against 4 equal ranges per thread; a quarter of what is left instead gained half as much.
-    const int64_t take = (grains - next + threads - 1) / threads;
+    // At most half a thread's share of the whole loop, though: the shared VM's cores are not
+    // equally fast (one ran a batch-8 step's grains 65 % slower than the other for minutes),
+    // and a slow thread that claimed half of a loop first left the fast one waiting for up to
+    // a third of it. With the cap, a thread claims one range more per loop.
+    const int64_t share = (grains - next + threads - 1) / threads;
+    const int64_t take = std::min(share, (grains + 2 * threads - 1) / (2 * threads));
     if (!state_.compare_exchange_weak(s, s + static_cast<uint64_t>(take),
                                       std::memory_order_acq_rel)) {
       continue;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <vector>
 
@@ -42,6 +43,29 @@ TEST(ThreadPool, ManyGrainsStayWholeMultiples) {
       for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
     });
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "grain " << grain << " i " << i;
+  }
+}
+
+// No range holds more than half a thread's share of the loop, so that a thread on a slower core
+// cannot claim half of it first and keep the others waiting (the guided ranges shrink from
+// there). A loop of as many grains as threads still gets one range per thread.
+TEST(ThreadPool, NoRangeExceedsHalfAThreadsShare) {
+  for (int threads : {2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t grains : {int64_t{2}, int64_t{3}, int64_t{64}, int64_t{1000}}) {
+      const int64_t cap = std::max<int64_t>(1, (grains + 2 * threads - 1) / (2 * threads));
+      std::atomic<int64_t> largest{0}, ranges{0};
+      pool.parallel_for(grains * 4, 4, [&](int64_t b, int64_t e) {
+        int64_t seen = largest.load();
+        while (e - b > seen && !largest.compare_exchange_weak(seen, e - b)) {
+        }
+        ranges.fetch_add(1);
+      });
+      EXPECT_LE(largest.load(), cap * 4) << threads << " threads, " << grains << " grains";
+      if (grains <= threads) {
+        EXPECT_EQ(ranges.load(), grains);
+      }
+    }
   }
 }
 
