@@ -1,5 +1,7 @@
 #include "sampling/next_token.h"
 
+#include <ranges>
+
 #include "kernels/ops.h"
 
 namespace mlxlm {
@@ -11,13 +13,15 @@ void normalized_logprobs(std::span<const float> logits, std::span<const int32_t>
   if (!processors.empty()) {
     logprobs.assign(logits.begin(), logits.end());
     for (const auto& p : processors) p(history, logprobs);
-    logits = logprobs;
+    const float lse = kernels::logsumexp(logprobs.data(), n);
+    for (float& v : logprobs) v -= lse;
+    return;
   }
-  // Without processors the row is read straight from the logits: one pass fewer over the
-  // vocabulary than copying it first.
+  // Without processors the row is read straight from the logits, and written once: no copy
+  // first, and no zero fill of the (moved-from, empty) row before it is overwritten.
   const float lse = kernels::logsumexp(logits.data(), n);
-  logprobs.resize(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) logprobs[i] = logits[i] - lse;
+  const auto shifted = logits | std::views::transform([lse](float v) { return v - lse; });
+  logprobs.assign(shifted.begin(), shifted.end());
 }
 
 int32_t sample_next_token(std::span<const float> logits, std::span<const int32_t> history,
