@@ -153,8 +153,9 @@ void BatchGenerator::sample_pending(const std::vector<std::pair<Sequence*, const
   // draws runs on the thread pool: over a 128k-token vocabulary, one row after another, the
   // log-softmax and argmax were 2.5 % of a batch-8 decoding step while the other threads waited.
   for (const auto& [s, row] : rows) {
-    if (!s->processors.empty())
+    if (!s->processors.empty()) {
       normalized_logprobs({row, vocab}, s->tokens, s->processors, s->pending_logprobs);
+    }
   }
   ThreadPool::global().parallel_for(static_cast<int64_t>(rows.size()), 1,
                                     [&](int64_t begin, int64_t end) {
@@ -167,8 +168,8 @@ void BatchGenerator::sample_pending(const std::vector<std::pair<Sequence*, const
                                         if (!serial(s)) draw(s);
                                       }
                                     });
-  for (const auto& [s, row] : rows) {
-    if (serial(*s)) draw(*s);
+  for (const auto& entry : rows) {
+    if (serial(*entry.first)) draw(*entry.first);
   }
 }
 
