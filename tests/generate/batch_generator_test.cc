@@ -12,6 +12,7 @@
 #include "models/make_prompt_cache.h"
 #include "models/registry.h"
 #include "random_model.h"
+#include "sampling/sampler.h"
 #include "testing/shared_data.h"
 
 namespace mlxlm {
@@ -252,6 +253,27 @@ TEST_F(BatchGeneratorTest, ProcessorsSeeThePromptFirstAndStopSequencesEndRows) {
   EXPECT_EQ(forced[0].token, 7);
   EXPECT_EQ(forced[1].finish_reason, "stop");
   EXPECT_NEAR(forced[0].logprobs[7], 0.0f, 1e-4f);
+}
+
+// The shared sampler with a temperature draws on one thread in batch order: a sampler with the
+// same seed, fed every reported row of log-probabilities in the order the tokens are reported,
+// draws exactly the reported tokens (the other draws may run on the thread pool).
+TEST_F(BatchGeneratorTest, SeededSharedSamplerDrawsInBatchOrder) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 6;
+  o.sampler.temp = 1.0f;
+  o.sampler.seed = 42;
+  BatchGenerator gen(*model_, o);
+  insert_prompts(gen);
+  Sampler replay(o.sampler);
+  int drawn = 0;
+  while (!gen.done()) {
+    for (const auto& r : gen.next_generated()) {
+      ASSERT_EQ(replay.sample(r.logprobs), r.token) << "draw " << drawn;
+      ++drawn;
+    }
+  }
+  EXPECT_EQ(drawn, 6 * static_cast<int>(prompts_.size()));
 }
 
 TEST(StopSequenceMatcher, MatchesSequencesAcrossPartialOverlaps) {
