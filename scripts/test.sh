@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds (release and ASan+UBSan) and runs the whole test suite in both,
-# then runs the thread pool's and the kernels' tests (whose matmuls, activation quantizer and
-# attention split work over the pool) under TSan. MLXLM_TEST_TSAN=all adds the nn, cache, model
-# and generation tests, which use the pool from every layer (~10 more minutes on 2 cores).
+# Installs dependencies, builds a release and runs the whole test suite; cross-builds the
+# kernels for Arm (NEON) and runs their tests under qemu-user; builds with ASan+UBSan and runs the
+# whole suite again; then runs the thread pool's and the kernels' tests (whose matmuls, activation
+# quantizer and attention split work over the pool) under TSan. MLXLM_TEST_TSAN=all adds the nn,
+# cache, model and generation tests, which use the pool from every layer (~10 more minutes on 2
+# cores).
 # MLXLM_SHARED points at the shared data (default: ../shared beside the repository).
 # Set MLXLM_TEST_SANITIZERS=0 to skip the sanitizer pass during local iteration.
 set -euo pipefail
@@ -15,6 +17,11 @@ fi
 scripts/setup.sh
 scripts/build.sh release
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+# The kernels again on a second instruction set: Arm NEON, cross-built and run under qemu-user
+# (under a minute of building). MLXLM_TEST_ARM=0 skips it.
+if [ "${MLXLM_TEST_ARM:-1}" != 0 ] && [ "$(uname -m)" = x86_64 ]; then
+  scripts/cross_check_arm.sh
+fi
 if [ "${MLXLM_TEST_SANITIZERS:-1}" != 0 ]; then
   scripts/build.sh asan
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -22,6 +22,8 @@ constexpr auto kSpinTime = std::chrono::microseconds(2000);
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
 #else
   std::this_thread::yield();
 #endif

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Cross-builds the kernels layer for 64-bit Arm (Highway's NEON target) and runs its tests under
+# qemu-user, so that the portable SIMD code is checked against the scalar reference on a second
+# instruction set. Installs Debian's cross compiler, qemu-user-static and the arm64 Highway and
+# GoogleTest packages (multiarch). Only the base, tensor and kernels layers are built: Debian
+# cannot install the other layers' libraries for both architectures side by side.
+# Usage: scripts/cross_check_arm.sh [build-dir]   (default: build-arm64)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build-arm64}"
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+packages=(g++-aarch64-linux-gnu qemu-user-static libhwy-dev:arm64 libgtest-dev:arm64
+          libgmock-dev:arm64 ninja-build cmake)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "cross_check_arm: installing ${missing[*]}"
+  dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" \
+  -DMLXLM_KERNELS_ONLY=ON -DMLXLM_BUILD_BENCH=OFF
+cmake --build "$build" -j "$(nproc)"
+export MLXLM_SHARED="${MLXLM_SHARED:-$root/../shared}"
+for t in test_base test_kernels; do
+  echo "cross_check_arm: $t (aarch64, qemu-user)"
+  qemu-aarch64-static "$build/bin/$t"
+done
