@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that building, testing and benchmarking mlxlm needs.
+# Installs every Debian 12 package that building, testing and benchmarking mlxlm needs, or
+# only the packages named as arguments (scripts/cross_check_arm.sh names its cross tools).
 # Idempotent: packages already present are skipped, so running it again costs a second.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ packages=(
   libpcre2-dev libonig-dev libcurl4-openssl-dev
   python3
 )
+if [ $# -gt 0 ]; then packages=("$@"); fi
 
 missing=()
 for p in "${packages[@]}"; do
