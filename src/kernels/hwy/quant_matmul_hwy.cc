@@ -22,6 +22,7 @@
 #include "kernels/hwy/quant_codes.h"
 #include "kernels/hwy/quant_scales-inl.h"
 #include "kernels/hwy/row_lanes-inl.h"
+#include "kernels/hwy/row_lanes_avx2-inl.h"
 #include "kernels/hwy/x86_int8-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -412,6 +413,10 @@ void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, f
   if constexpr (F == 4 || F == 8) {
     if (LaneRowsApply(a)) return LaneRows<F, SD>(a, w, bias, y, r0, r1);
     if (SingleRowsApply<F>(a)) return SingleRows<F, SD>(a, w, bias, y, r0, r1);
+  }
+#elif MLXLM_X86_INT8
+  if constexpr (F == 4) {
+    if (LaneRowsApply(a)) return LaneRows8<SD>(a, w, bias, y, r0, r1);
   }
 #endif
   thread_local std::vector<uint8_t> bufs[8];

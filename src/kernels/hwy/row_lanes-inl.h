@@ -20,6 +20,7 @@
 
 #include "base/aligned_vector.h"
 #include "kernels/hwy/avx512_vnni.h"
+#include "kernels/hwy/lane_acts-inl.h"
 #include "kernels/hwy/quant_scales-inl.h"
 #include "kernels/hwy/x86_int8-inl.h"
 #include "kernels/quant_acts.h"
@@ -34,11 +35,6 @@ namespace mlxlm::kernels::HWY_NAMESPACE {
 
 #if MLXLM_VNNI
 constexpr int kLaneRows = 16;
-
-// Whether LaneRows takes a 4- or 8-bit product: enough activation rows to pay for transposing
-// the weight codes (a step's transpose serves every activation row of the tile), and whole
-// 64-value steps (4-bit activations come in block pairs).
-inline bool LaneRowsApply(const QuantizedActs& a) { return a.m >= 4 && a.k % 64 == 0; }
 
 // The 32 code bytes at `offset` of 16 rows `stride` bytes apart, transposed: t[c] holds dword c
 // (codes 8c .. 8c + 7) of row l in lane l.
@@ -103,14 +99,6 @@ HWY_INLINE void LaneGroupValues(const void* src, int64_t r, int rows, int64_t gr
     }
   }
 }
-
-// M activation rows interleaved per block pair, so that a tile reaches every row at a constant
-// offset from one pointer: q [pair][row][64 codes], scale [block][row], group_sum [group][row].
-struct ActTile {
-  const int8_t* q;
-  const float* scale;
-  const float* group_sum;
-};
 
 // out[i][l] = row l's product with activation row i of the tile, for i < M, with B-bit codes
 // (4 or 8): per block the eight dot-product steps of each row land in its lane, and the f32
@@ -205,51 +193,6 @@ HWY_INLINE void LaneTile(const uint8_t* codes, int64_t stride, const ActTile& x,
     if (g1 != g0) add_biases(g1);
   }
 }
-
-// Activation rows in tiles of 8, then 4, then 1 (the tiles LaneRows runs), each interleaved as
-// ActTile describes; tile i0 starts at row i0 of every buffer. Each thread builds its own, once
-// per quantization (`built`: QuantizedActs::id), so the quantizer and the other kernels keep one
-// layout. Built per LaneRows call instead, once per task, it took 1-2 % of a batched decoding
-// step.
-struct LaneActs {
-  AlignedVector<int8_t> q;
-  std::vector<float> scale, group_sum;
-  uint64_t built = 0;
-
-  template <typename Fn>
-  static void for_each_tile(int64_t m, Fn fn) {
-    int64_t i = 0;
-    for (; i + 8 <= m; i += 8) fn(i, std::integral_constant<int, 8>());
-    for (; i + 4 <= m; i += 4) fn(i, std::integral_constant<int, 4>());
-    for (; i < m; ++i) fn(i, std::integral_constant<int, 1>());
-  }
-
-  void build(const QuantizedActs& a) {
-    if (a.id != 0 && a.id == built) return;
-    built = a.id;
-    const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
-    q.resize(static_cast<size_t>(a.m * a.k));
-    scale.resize(static_cast<size_t>(a.m * nb));
-    group_sum.resize(static_cast<size_t>(a.m * groups));
-    for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
-      constexpr int M = decltype(tile_rows)::value;
-      for (int i = 0; i < M; ++i) {
-        const int64_t row = i0 + i;
-        for (int64_t s = 0; s < a.k / 64; ++s) {
-          std::memcpy(&q[i0 * a.k + (s * M + i) * 64], a.q + row * a.k + s * 64, 64);
-        }
-        for (int64_t b = 0; b < nb; ++b) scale[i0 * nb + b * M + i] = a.scale[row * nb + b];
-        for (int64_t g = 0; g < groups; ++g) {
-          group_sum[i0 * groups + g * M + i] = a.group_sum[row * groups + g];
-        }
-      }
-    });
-  }
-
-  ActTile tile(int64_t i0, int64_t k, int64_t nb, int64_t groups) const {
-    return {q.data() + i0 * k, scale.data() + i0 * nb, group_sum.data() + i0 * groups};
-  }
-};
 
 // B-bit rows [r0, r1) in tiles of 16 against all activation rows (LaneRowsApply).
 template <int B, DType SD>

@@ -1,0 +1,222 @@
+// 4-bit products of several activation rows (batched decoding, prefill) on AVX2 without VNNI,
+// with each weight row in a 32-bit lane of its own: 8 weight rows are transposed per 32-value
+// block so that a vector holds four codes of each row, and each `vpmaddubsw` multiplies it with
+// one activation quad broadcast from memory. Because a lane belongs to one row, the eight int16
+// pair sums of a block add up in int16 (at most 8 * 2 * 15 * 128 = 30720) before one
+// `vpmaddwd` widens them, and one convert and FMA scale 8 rows at once. On Zen 3 the multiply
+// pipes (two, shared by maddubs, maddwd, cvt, mul and FMA) bind these kernels: the row-pair
+// tiles spend 9 of their ops per 128 multiply-adds, this one 6. Included once per SIMD target
+// by quant_matmul_hwy.cc.
+#if defined(MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
+#undef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
+#else
+#define MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstring>
+
+#include <hwy/highway.h>
+
+#include "base/aligned_vector.h"
+#include "kernels/hwy/lane_acts-inl.h"
+#include "kernels/hwy/quant_scales-inl.h"
+#include "kernels/hwy/x86_int8-inl.h"
+#include "kernels/quant_acts.h"
+#include "kernels/weight.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace mlxlm::kernels::HWY_NAMESPACE {
+
+#if MLXLM_X86_INT8 && !MLXLM_VNNI
+constexpr int kLaneRows8 = 8;
+
+// Dwords c0 .. c0 + 3 of 8 rows `stride` bytes apart, transposed: t[c] holds dword c0 + c of
+// row l in lane l.
+HWY_INLINE void TransposeQuads(const uint8_t* rows, int64_t stride, __m256i* t) {
+  __m256i v[4], u[4];
+  for (int j = 0; j < 4; ++j) {
+    const auto* lo = reinterpret_cast<const __m128i*>(rows + j * stride);
+    const auto* hi = reinterpret_cast<const __m128i*>(rows + (j + 4) * stride);
+    v[j] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(lo)),
+                                   _mm_loadu_si128(hi), 1);
+  }
+  // v[j]: row j in the low 128-bit lane, row j + 4 in the high one.
+  u[0] = _mm256_unpacklo_epi32(v[0], v[1]);
+  u[1] = _mm256_unpackhi_epi32(v[0], v[1]);
+  u[2] = _mm256_unpacklo_epi32(v[2], v[3]);
+  u[3] = _mm256_unpackhi_epi32(v[2], v[3]);
+  t[0] = _mm256_unpacklo_epi64(u[0], u[2]);
+  t[1] = _mm256_unpackhi_epi64(u[0], u[2]);
+  t[2] = _mm256_unpacklo_epi64(u[1], u[3]);
+  t[3] = _mm256_unpackhi_epi64(u[1], u[3]);
+}
+
+// The per-group values (scales or biases, F32/F16/BF16) of 8 rows from row r as f32,
+// transposed to dst[group][8]: 16 bytes of each row at a time, transposed as dwords.
+template <DType SD>
+HWY_INLINE void LaneGroupValues8(const void* src, int64_t r, int64_t groups, float* dst) {
+  constexpr int64_t kBytes = kScaleBytes<SD>;
+  constexpr int64_t kChunk = 16 / kBytes;  // values per row and transpose
+  const auto* base = static_cast<const uint8_t*>(src) + r * groups * kBytes;
+  int64_t g0 = 0;
+  for (; g0 + kChunk <= groups; g0 += kChunk) {
+    __m256i t[4];
+    TransposeQuads(base + g0 * kBytes, groups * kBytes, t);
+    for (int c = 0; c < 4; ++c) {
+      float* out = dst + (g0 + c * (4 / kBytes)) * kLaneRows8;
+      if constexpr (SD == DType::F32) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), t[c]);
+      } else if constexpr (SD == DType::BF16) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_slli_epi32(t[c], 16));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + kLaneRows8),
+                            _mm256_and_si256(t[c], _mm256_set1_epi32(-65536)));
+      } else {
+        // Each lane's two halves to 8 packed f16 values per 128-bit lane pair, then widened.
+        const __m256i pick = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14,
+                                              15, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11,
+                                              14, 15);
+        const __m256i h = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(t[c], pick), 0xD8);
+        _mm256_storeu_ps(out, _mm256_cvtph_ps(_mm256_castsi256_si128(h)));
+        _mm256_storeu_ps(out + kLaneRows8, _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)));
+      }
+    }
+  }
+  for (; g0 < groups; ++g0) {
+    for (int l = 0; l < kLaneRows8; ++l) {
+      dst[g0 * kLaneRows8 + l] = ScaleAt<SD>(src, (r + l) * groups + g0);
+    }
+  }
+}
+
+// out[i][l] = row l's product with activation row i of the tile, for i < M, with 4-bit codes:
+// per block the eight maddubs of each row land in its lane and add up in int16, and the f32
+// scaling is done once per block and activation row. `codes` holds 8 rows `stride` bytes apart;
+// `ws` / `wb` are their scales and biases per group ([groups][8]); `next` the codes to prefetch
+// (the next tile) or null.
+template <int M>
+HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile& x, int64_t k,
+                          int shift, const float* ws, const float* wb, const uint8_t* next,
+                          __m256* out) {
+  for (int i = 0; i < M; ++i) out[i] = _mm256_setzero_ps();
+  auto quad = [](const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+  };
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t s = 0; s < k / 64; ++s) {
+    // The next tile's codes, as many 64-byte lines as this step reads.
+    if (next != nullptr) {
+      for (int j = 0; j < 4; ++j) {
+        _mm_prefetch(reinterpret_cast<const char*>(next + s * 256 + 64 * j), _MM_HINT_T1);
+      }
+    }
+    const int8_t* xs = x.q + s * 64 * M;
+    for (int e = 0; e < 2; ++e) {
+      // Dword c of a block's 16 bytes holds its codes 8c .. 8c + 7: the low nibbles are the
+      // even values 4c .. 4c + 3 (CodeOrder::Nibbles stores the pair's even values of block e
+      // at 16e, its odd values 32 further), the high nibbles the odd ones.
+      __m256i t[4], w[8];
+      TransposeQuads(codes + s * 32 + 16 * e, stride, t);
+      for (int c = 0; c < 4; ++c) {
+        w[c] = _mm256_and_si256(t[c], low4);
+        w[4 + c] = _mm256_and_si256(_mm256_srli_epi16(t[c], 4), low4);
+      }
+      const int64_t b = 2 * s + e;
+      const __m256 wsv = _mm256_loadu_ps(ws + (b >> shift) * kLaneRows8);
+#pragma GCC unroll 8
+      for (int i = 0; i < M; ++i) {
+        const int8_t* xi = xs + 64 * i + 16 * e;
+        __m256i p = _mm256_maddubs_epi16(w[0], quad(xi));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4], quad(xi + 32)));
+#pragma GCC unroll 3
+        for (int c = 1; c < 4; ++c) {
+          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[c], quad(xi + 4 * c)));
+          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4 + c], quad(xi + 32 + 4 * c)));
+        }
+        const __m256 d = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+        out[i] = _mm256_fmadd_ps(d, _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])),
+                                 out[i]);
+      }
+    }
+  }
+  for (int64_t g = 0; g < (k / kActBlock) >> shift; ++g) {
+    const __m256 wbv = _mm256_loadu_ps(wb + g * kLaneRows8);
+#pragma GCC unroll 8
+    for (int i = 0; i < M; ++i) {
+      out[i] = _mm256_fmadd_ps(wbv, _mm256_set1_ps(x.group_sum[g * M + i]), out[i]);
+    }
+  }
+}
+
+// 4-bit rows [r0, r1) in tiles of 8 against all activation rows (LaneRowsApply), in slices of
+// activation rows that stay in L2 while the weight rows stream past once per slice.
+template <DType SD>
+void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y,
+               int64_t r0, int64_t r1) {
+  const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
+  const int64_t row_bytes = a.k / 2;
+  const int shift = GroupShift(a);
+  thread_local LaneActs acts;
+  acts.build(a);
+  thread_local AlignedVector<float> buf;
+  thread_local AlignedVector<uint8_t> last_tile;
+  buf.resize(static_cast<size_t>(2 * groups * kLaneRows8));
+  float* ws = buf.data();
+  float* wb = ws + groups * kLaneRows8;
+  const auto* data = static_cast<const uint8_t*>(w.data);
+  const int64_t slice = std::max<int64_t>(8, ((256 << 10) / a.k) & ~int64_t{7});
+  for (int64_t s0 = 0; s0 < a.m; s0 += slice) {
+    const int64_t s1 = std::min(a.m, s0 + slice);
+    for (int64_t r = r0; r < r1; r += kLaneRows8) {
+      const int rows = static_cast<int>(std::min<int64_t>(kLaneRows8, r1 - r));
+      const uint8_t* codes = data + r * row_bytes;
+      if (rows < kLaneRows8) {  // a last partial tile repeats its last row
+        last_tile.resize(static_cast<size_t>(kLaneRows8 * row_bytes));
+        for (int l = 0; l < kLaneRows8; ++l) {
+          std::memcpy(&last_tile[l * row_bytes], codes + std::min(l, rows - 1) * row_bytes,
+                      row_bytes);
+        }
+        codes = last_tile.data();
+        for (int64_t g = 0; g < groups; ++g) {
+          for (int l = 0; l < kLaneRows8; ++l) {
+            const int64_t row = r + std::min(l, rows - 1);
+            ws[g * kLaneRows8 + l] = ScaleAt<SD>(w.scales, row * groups + g);
+            wb[g * kLaneRows8 + l] = ScaleAt<SD>(w.biases, row * groups + g);
+          }
+        }
+      } else {
+        LaneGroupValues8<SD>(w.scales, r, groups, ws);
+        LaneGroupValues8<SD>(w.biases, r, groups, wb);
+      }
+      const uint8_t* next =
+          r + 2 * kLaneRows8 <= r1 ? data + (r + kLaneRows8) * row_bytes : nullptr;
+      if (next != nullptr) {
+        PrefetchRowValues<SD>(w.scales, r + kLaneRows8, kLaneRows8, groups);
+        PrefetchRowValues<SD>(w.biases, r + kLaneRows8, kLaneRows8, groups);
+      }
+      LaneActs::for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
+        if (i0 < s0 || i0 >= s1) return;
+        constexpr int M = decltype(tile_rows)::value;
+        __m256 out[M];
+        LaneTile8<M>(codes, row_bytes, acts.tile(i0, a.k, nb, groups), a.k, shift, ws, wb, next,
+                     out);
+        for (int i = 0; i < M; ++i) {
+          alignas(32) float v[kLaneRows8];
+          _mm256_store_ps(v, out[i]);
+          float* yi = y + (i0 + i) * w.rows + r;
+          for (int l = 0; l < rows; ++l) yi[l] = v[l] + (bias != nullptr ? bias[r + l] : 0.0f);
+        }
+      });
+    }
+  }
+}
+#endif  // MLXLM_X86_INT8 && !MLXLM_VNNI
+
+}  // namespace mlxlm::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
