@@ -27,9 +27,9 @@ MLXLM_AVX512_VNNI_BEGIN
 namespace mlxlm::kernels::HWY_NAMESPACE {
 
 #if MLXLM_X86_INT8
-// Whether the lane kernels take a 4- or 8-bit product: enough activation rows to pay for transposing
-// the weight codes (a step's transpose serves every activation row of the tile), and whole
-// 64-value steps (4-bit activations come in block pairs).
+// Whether the lane kernels take a 4- or 8-bit product: enough activation rows to pay for
+// transposing the weight codes (a step's transpose serves every activation row of the tile), and
+// whole 64-value steps (4-bit activations come in block pairs).
 inline bool LaneRowsApply(const QuantizedActs& a) { return a.m >= 4 && a.k % 64 == 0; }
 
 // M activation rows interleaved per block pair, so that a tile reaches every row at a constant

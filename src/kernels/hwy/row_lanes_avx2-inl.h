@@ -39,8 +39,8 @@ HWY_INLINE void TransposeQuads(const uint8_t* rows, int64_t stride, __m256i* t) 
   for (int j = 0; j < 4; ++j) {
     const auto* lo = reinterpret_cast<const __m128i*>(rows + j * stride);
     const auto* hi = reinterpret_cast<const __m128i*>(rows + (j + 4) * stride);
-    v[j] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(lo)),
-                                   _mm_loadu_si128(hi), 1);
+    v[j] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(lo)), _mm_loadu_si128(hi),
+                                   1);
   }
   // v[j]: row j in the low 128-bit lane, row j + 4 in the high one.
   u[0] = _mm256_unpacklo_epi32(v[0], v[1]);
@@ -74,9 +74,8 @@ HWY_INLINE void LaneGroupValues8(const void* src, int64_t r, int64_t groups, flo
                             _mm256_and_si256(t[c], _mm256_set1_epi32(-65536)));
       } else {
         // Each lane's two halves to 8 packed f16 values per 128-bit lane pair, then widened.
-        const __m256i pick = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14,
-                                              15, 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11,
-                                              14, 15);
+        const __m256i pick = _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15,
+                                              0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15);
         const __m256i h = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(t[c], pick), 0xD8);
         _mm256_storeu_ps(out, _mm256_cvtph_ps(_mm256_castsi256_si128(h)));
         _mm256_storeu_ps(out + kLaneRows8, _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1)));
@@ -95,11 +94,11 @@ HWY_INLINE void LaneGroupValues8(const void* src, int64_t r, int64_t groups, flo
 // scaling is done once per block and activation row. `codes` holds 8 rows `stride` bytes apart;
 // `ws` / `wb` are their scales and biases per group ([groups][8]); `next` the codes to prefetch
 // (the next tile) or null.
-template <int M>
-HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile& x, int64_t k,
+template <int M, int T = 1>
+HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* tiles, int64_t k,
                           int shift, const float* ws, const float* wb, const uint8_t* next,
                           __m256* out) {
-  for (int i = 0; i < M; ++i) out[i] = _mm256_setzero_ps();
+  for (int i = 0; i < M * T; ++i) out[i] = _mm256_setzero_ps();
   auto quad = [](const int8_t* p) {
     int32_t v;
     std::memcpy(&v, p, 4);
@@ -114,7 +113,6 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile& x
         _mm_prefetch(reinterpret_cast<const char*>(next + s * 256 + 64 * j), _MM_HINT_T1);
       }
     }
-    const int8_t* xs = x.q + s * 64 * M;
     for (int e = 0; e < 2; ++e) {
       // Dword c of a block's 16 bytes holds its codes 8c .. 8c + 7: the low nibbles are the
       // even values 4c .. 4c + 3 (CodeOrder::Nibbles stores the pair's even values of block e
@@ -127,9 +125,11 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile& x
       }
       const int64_t b = 2 * s + e;
       const __m256 wsv = _mm256_loadu_ps(ws + (b >> shift) * kLaneRows8);
-#pragma GCC unroll 8
-      for (int i = 0; i < M; ++i) {
-        const int8_t* xi = xs + 64 * i + 16 * e;
+#pragma GCC unroll 16
+      for (int u = 0; u < M * T; ++u) {
+        const ActTile& x = tiles[u / M];
+        const int i = u % M;
+        const int8_t* xi = x.q + s * 64 * M + 64 * i + 16 * e;
         __m256i p = _mm256_maddubs_epi16(w[0], quad(xi));
         p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4], quad(xi + 32)));
 #pragma GCC unroll 3
@@ -138,16 +138,15 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile& x
           p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4 + c], quad(xi + 32 + 4 * c)));
         }
         const __m256 d = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
-        out[i] = _mm256_fmadd_ps(d, _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])),
-                                 out[i]);
+        out[u] = _mm256_fmadd_ps(d, _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])), out[u]);
       }
     }
   }
   for (int64_t g = 0; g < (k / kActBlock) >> shift; ++g) {
     const __m256 wbv = _mm256_loadu_ps(wb + g * kLaneRows8);
-#pragma GCC unroll 8
-    for (int i = 0; i < M; ++i) {
-      out[i] = _mm256_fmadd_ps(wbv, _mm256_set1_ps(x.group_sum[g * M + i]), out[i]);
+#pragma GCC unroll 16
+    for (int u = 0; u < M * T; ++u) {
+      out[u] = _mm256_fmadd_ps(wbv, _mm256_set1_ps(tiles[u / M].group_sum[g * M + u % M]), out[u]);
     }
   }
 }
@@ -155,8 +154,8 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile& x
 // 4-bit rows [r0, r1) in tiles of 8 against all activation rows (LaneRowsApply), in slices of
 // activation rows that stay in L2 while the weight rows stream past once per slice.
 template <DType SD>
-void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y,
-               int64_t r0, int64_t r1) {
+void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
+               int64_t r1) {
   const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
   const int64_t row_bytes = a.k / 2;
   const int shift = GroupShift(a);
@@ -198,18 +197,30 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
         PrefetchRowValues<SD>(w.scales, r + kLaneRows8, kLaneRows8, groups);
         PrefetchRowValues<SD>(w.biases, r + kLaneRows8, kLaneRows8, groups);
       }
-      LaneActs::for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
-        if (i0 < s0 || i0 >= s1) return;
-        constexpr int M = decltype(tile_rows)::value;
-        __m256 out[M];
-        LaneTile8<M>(codes, row_bytes, acts.tile(i0, a.k, nb, groups), a.k, shift, ws, wb, next,
-                     out);
-        for (int i = 0; i < M; ++i) {
+      auto store = [&](int64_t i0, int n, const __m256* out) {
+        for (int i = 0; i < n; ++i) {
           alignas(32) float v[kLaneRows8];
           _mm256_store_ps(v, out[i]);
           float* yi = y + (i0 + i) * w.rows + r;
           for (int l = 0; l < rows; ++l) yi[l] = v[l] + (bias != nullptr ? bias[r + l] : 0.0f);
         }
+      };
+      // Two tiles of 8 activation rows share each transpose of the weight codes.
+      const int64_t pairs_end = s0 + (std::min(s1, a.m / 8 * 8) - s0) / 16 * 16;
+      for (int64_t i0 = s0; i0 < pairs_end; i0 += 16) {
+        const ActTile pair[2] = {acts.tile(i0, a.k, nb, groups),
+                                 acts.tile(i0 + 8, a.k, nb, groups)};
+        __m256 out[16];
+        LaneTile8<8, 2>(codes, row_bytes, pair, a.k, shift, ws, wb, next, out);
+        store(i0, 16, out);
+      }
+      LaneActs::for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
+        if (i0 < pairs_end || i0 >= s1) return;
+        constexpr int M = decltype(tile_rows)::value;
+        const ActTile tile = acts.tile(i0, a.k, nb, groups);
+        __m256 out[M];
+        LaneTile8<M>(codes, row_bytes, &tile, a.k, shift, ws, wb, next, out);
+        store(i0, M, out);
       });
     }
   }
