@@ -210,10 +210,11 @@ TEST(Matmul, EightRowTilesEveryFormat) {
 }
 
 // 4- and 8-bit products of 4 or more activation rows on AVX-512 VNNI hold each weight row in a
-// lane of its own, 16 rows per tile (row_lanes-inl.h): two whole tiles and a partial one (37
-// rows), tiles of 8 and 4 activation rows with remainders, and per-group scales of every type
-// transposed 64 bytes at a time, including a last partial chunk (9, 17 or 34 groups) and more
-// than one chunk.
+// lane of its own, 16 rows per tile (row_lanes-inl.h), and 4-bit ones on AVX2 likewise, 8 rows
+// per tile (row_lanes_avx2-inl.h): whole tiles and a partial one (37 rows), tiles of 8 and 4
+// activation rows with remainders, two 8-row tiles sharing one pass on AVX2 (21 rows), and
+// per-group scales of every type transposed 64 (VNNI) or 16 (AVX2) bytes at a time, including
+// a last partial chunk (9, 17 or 34 groups) and more than one chunk.
 TEST(Matmul, WeightRowsInLanes) {
   const TileEnginesOff off;
   struct Shape {
@@ -232,7 +233,7 @@ TEST(Matmul, WeightRowsInLanes) {
       s.rows = 37;
       s.cols = shape.cols;
       s.seed = static_cast<unsigned>(shape.cols + shape.group + bits);
-      for (int64_t m : {4, 13}) check(s, m, m == 13);
+      for (int64_t m : {4, 13, 21}) check(s, m, m == 13);
     }
   }
 }
@@ -252,12 +253,12 @@ TEST(Matmul, LargerShapesSplitAcrossThreads) {
 }
 
 // A row's result must not depend on where the thread pool's ranges fall or on which tile of its
-// product holds it. With m = 3, 5, 9 and 13 the thread pool splits the 301 rows differently than
-// with m = 1 (the row grain depends on m), so the ranges tile rows differently; m = 5, 9 and 13
-// take activation tiles of 4, 8 and 8 + 4 rows with one-row remainders (the tile engines are off,
-// so that the Highway kernels take every product). Products of fewer than 4 activation rows and of
-// 4 or more may take different kernels (weight rows in lanes on AVX-512 VNNI, row_lanes-inl.h),
-// whose sums are ordered differently, so each group is compared within itself.
+// product holds it. With m = 3, 5, 9, 13 and 21 the thread pool splits the 301 rows differently
+// than with m = 1 (the row grain depends on m), so the ranges tile rows differently; m = 5, 9, 13
+// and 21 take activation tiles of 4, 8, 8 + 4 and 16 + 4 rows with one-row remainders (the tile
+// engines are off, so that the Highway kernels take every product). Products of fewer than 4
+// activation rows and of 4 or more may take different kernels (weight rows in lanes on AVX-512 VNNI
+// and AVX2), whose sums are ordered differently, so each group is compared within itself.
 TEST(Matmul, RowResultsDoNotDependOnTiling) {
   const TileEnginesOff off;
   WeightSpec s;
@@ -282,7 +283,7 @@ TEST(Matmul, RowResultsDoNotDependOnTiling) {
       const std::vector<float> single = copies(1);
       const std::vector<float> five = copies(5);
       const std::vector<float> first_of_five(five.begin(), five.begin() + s.rows);
-      for (int64_t m : {3, 5, 9, 13}) {
+      for (int64_t m : {3, 5, 9, 13, 21}) {
         const std::vector<float> y = copies(m);
         const std::vector<float>& want = m < 4 ? single : first_of_five;
         for (int64_t i = 0; i < m; ++i) {
