@@ -9,6 +9,7 @@
 #define MLXLM_KERNELS_LANE_ACTS_INL_H_
 #endif
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -85,6 +86,18 @@ struct LaneActs {
   }
 };
 
+// The codes of a weight tile of `tile_rows` rows starting at `codes`: in place when the tile is
+// whole, else a copy in `buf` whose last `tile_rows - rows` rows repeat row rows - 1, so that a
+// last partial tile runs the same arithmetic as a whole one.
+inline const uint8_t* PaddedTile(const uint8_t* codes, int rows, int tile_rows, int64_t row_bytes,
+                                 AlignedVector<uint8_t>& buf) {
+  if (rows == tile_rows) return codes;
+  buf.resize(static_cast<size_t>(tile_rows * row_bytes));
+  for (int l = 0; l < tile_rows; ++l) {
+    std::memcpy(&buf[l * row_bytes], codes + std::min(l, rows - 1) * row_bytes, row_bytes);
+  }
+  return buf.data();
+}
 #endif  // MLXLM_X86_INT8
 
 }  // namespace mlxlm::kernels::HWY_NAMESPACE

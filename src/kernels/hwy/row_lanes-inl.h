@@ -211,15 +211,7 @@ void LaneRows(const QuantizedActs& a, const WeightRef& w, const float* bias, flo
   const auto* data = static_cast<const uint8_t*>(w.data);
   for (int64_t r = r0; r < r1; r += kLaneRows) {
     const int rows = static_cast<int>(std::min<int64_t>(kLaneRows, r1 - r));
-    const uint8_t* codes = data + r * row_bytes;
-    if (rows < kLaneRows) {  // a last partial tile repeats its last row
-      last_tile.resize(static_cast<size_t>(kLaneRows * row_bytes));
-      for (int l = 0; l < kLaneRows; ++l) {
-        std::memcpy(&last_tile[l * row_bytes], codes + std::min(l, rows - 1) * row_bytes,
-                    row_bytes);
-      }
-      codes = last_tile.data();
-    }
+    const uint8_t* codes = PaddedTile(data + r * row_bytes, rows, kLaneRows, row_bytes, last_tile);
     const uint8_t* next = r + 2 * kLaneRows <= r1 ? data + (r + kLaneRows) * row_bytes : nullptr;
     if (next != nullptr) {
       PrefetchRowValues<SD>(w.scales, r + kLaneRows, kLaneRows, groups);

@@ -172,14 +172,9 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
     const int64_t s1 = std::min(a.m, s0 + slice);
     for (int64_t r = r0; r < r1; r += kLaneRows8) {
       const int rows = static_cast<int>(std::min<int64_t>(kLaneRows8, r1 - r));
-      const uint8_t* codes = data + r * row_bytes;
-      if (rows < kLaneRows8) {  // a last partial tile repeats its last row
-        last_tile.resize(static_cast<size_t>(kLaneRows8 * row_bytes));
-        for (int l = 0; l < kLaneRows8; ++l) {
-          std::memcpy(&last_tile[l * row_bytes], codes + std::min(l, rows - 1) * row_bytes,
-                      row_bytes);
-        }
-        codes = last_tile.data();
+      const uint8_t* codes =
+          PaddedTile(data + r * row_bytes, rows, kLaneRows8, row_bytes, last_tile);
+      if (rows < kLaneRows8) {  // the scales of a partial tile, its last row repeated
         for (int64_t g = 0; g < groups; ++g) {
           for (int l = 0; l < kLaneRows8; ++l) {
             const int64_t row = r + std::min(l, rows - 1);
