@@ -53,15 +53,16 @@ HWY_INLINE void TransposeQuads(const uint8_t* rows, int64_t stride, __m256i* t) 
   t[3] = _mm256_unpackhi_epi64(u[1], u[3]);
 }
 
-// The per-group values (scales or biases, F32/F16/BF16) of 8 rows from row r as f32,
-// transposed to dst[group][8]: 16 bytes of each row at a time, transposed as dwords.
+// The per-group values (scales or biases, F32/F16/BF16) of rows [r, r + rows) as f32,
+// transposed to dst[group][8] (a last partial tile repeats its last row): 16 bytes of each row
+// at a time, transposed as dwords, for a whole tile; one value at a time otherwise.
 template <DType SD>
-HWY_INLINE void LaneGroupValues8(const void* src, int64_t r, int64_t groups, float* dst) {
+HWY_INLINE void LaneGroupValues8(const void* src, int64_t r, int rows, int64_t groups, float* dst) {
   constexpr int64_t kBytes = kScaleBytes<SD>;
   constexpr int64_t kChunk = 16 / kBytes;  // values per row and transpose
   const auto* base = static_cast<const uint8_t*>(src) + r * groups * kBytes;
   int64_t g0 = 0;
-  for (; g0 + kChunk <= groups; g0 += kChunk) {
+  for (; rows == kLaneRows8 && g0 + kChunk <= groups; g0 += kChunk) {
     __m256i t[4];
     TransposeQuads(base + g0 * kBytes, groups * kBytes, t);
     for (int c = 0; c < 4; ++c) {
@@ -84,16 +85,16 @@ HWY_INLINE void LaneGroupValues8(const void* src, int64_t r, int64_t groups, flo
   }
   for (; g0 < groups; ++g0) {
     for (int l = 0; l < kLaneRows8; ++l) {
-      dst[g0 * kLaneRows8 + l] = ScaleAt<SD>(src, (r + l) * groups + g0);
+      dst[g0 * kLaneRows8 + l] = ScaleAt<SD>(src, (r + std::min(l, rows - 1)) * groups + g0);
     }
   }
 }
 
-// out[i][l] = row l's product with activation row i of the tile, for i < M, with 4-bit codes:
-// per block the eight maddubs of each row land in its lane and add up in int16, and the f32
-// scaling is done once per block and activation row. `codes` holds 8 rows `stride` bytes apart;
-// `ws` / `wb` are their scales and biases per group ([groups][8]); `next` the codes to prefetch
-// (the next tile) or null.
+// out[u][l] = row l's product with activation row u of `tiles` (T tiles of M rows), with
+// 4-bit codes: per block the eight maddubs of each row land in its lane and add up in int16, and
+// the f32 scaling is done once per block and activation row. `codes` holds 8 rows `stride` bytes
+// apart; `ws` / `wb` are their scales and biases per group ([groups][8]); `next` the codes to
+// prefetch (the next tile) or null.
 template <int M, int T = 1>
 HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* tiles, int64_t k,
                           int shift, const float* ws, const float* wb, const uint8_t* next,
@@ -174,18 +175,8 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
       const int rows = static_cast<int>(std::min<int64_t>(kLaneRows8, r1 - r));
       const uint8_t* codes =
           PaddedTile(data + r * row_bytes, rows, kLaneRows8, row_bytes, last_tile);
-      if (rows < kLaneRows8) {  // the scales of a partial tile, its last row repeated
-        for (int64_t g = 0; g < groups; ++g) {
-          for (int l = 0; l < kLaneRows8; ++l) {
-            const int64_t row = r + std::min(l, rows - 1);
-            ws[g * kLaneRows8 + l] = ScaleAt<SD>(w.scales, row * groups + g);
-            wb[g * kLaneRows8 + l] = ScaleAt<SD>(w.biases, row * groups + g);
-          }
-        }
-      } else {
-        LaneGroupValues8<SD>(w.scales, r, groups, ws);
-        LaneGroupValues8<SD>(w.biases, r, groups, wb);
-      }
+      LaneGroupValues8<SD>(w.scales, r, rows, groups, ws);
+      LaneGroupValues8<SD>(w.biases, r, rows, groups, wb);
       const uint8_t* next =
           r + 2 * kLaneRows8 <= r1 ? data + (r + kLaneRows8) * row_bytes : nullptr;
       if (next != nullptr) {
