@@ -127,8 +127,9 @@ TEST(Matmul, AffineEveryBitsGroupTarget) {
   }
 }
 
-// Rows of 1024 columns or more take the one-row-at-a-time kernels on AVX-512 VNNI (4 bits for
-// fewer than 4 activation rows, 8 bits for any): whole steps plus the tails they leave.
+// Rows of 1024 columns or more take the one-row-at-a-time kernels (single_rows-inl.h): on AVX-512
+// VNNI 4 bits for fewer than 4 activation rows and 8 bits for any, on AVX2 4 bits for fewer than
+// 4: whole steps plus the tails they leave, with each scale type.
 TEST(Matmul, LongRowsEveryGroup) {
   for (int bits : {4, 8}) {
     for (int group : {32, 64, 128}) {
@@ -136,7 +137,7 @@ TEST(Matmul, LongRowsEveryGroup) {
       s.format = WeightFormat::Affine;
       s.bits = bits;
       s.group_size = group;
-      s.scale_dtype = group == 64 ? DType::BF16 : DType::F16;
+      s.scale_dtype = group == 64 ? DType::BF16 : group == 32 ? DType::F16 : DType::F32;
       s.rows = 9;
       s.cols = group == 128 ? 1152 : 1088;  // 36 or 34 blocks: steps of 8 (4) leave a tail
       s.seed = static_cast<unsigned>(bits * 1000 + group);

@@ -23,6 +23,7 @@
 #include "kernels/hwy/quant_scales-inl.h"
 #include "kernels/hwy/row_lanes-inl.h"
 #include "kernels/hwy/row_lanes_avx2-inl.h"
+#include "kernels/hwy/single_rows-inl.h"
 #include "kernels/hwy/x86_int8-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -261,15 +262,6 @@ HWY_INLINE const uint8_t* RowCodes(const WeightRef& w, int64_t row, std::vector<
   }
 }
 
-// `n` floats of scratch for a row's scales: `stack` (of stack_n) when they fit, else a
-// per-thread heap buffer. Decoding's small weights keep theirs on the stack.
-inline float* FloatScratch(int64_t n, float* stack, int64_t stack_n) {
-  if (n <= stack_n) return stack;
-  thread_local std::vector<float> heap;
-  heap.resize(n);
-  return heap.data();
-}
-
 // Rows [r, r + rows) against activation rows [i0, i1), as tiles of R weight rows; a last tile
 // with fewer rows repeats its last row, so that every row gets the same arithmetic (and the
 // same result) wherever the thread pool's ranges put it.
@@ -309,103 +301,6 @@ HWY_INLINE void TileRows(const QuantizedActs& a, const WeightRef& w, const float
   }
 }
 
-// Activation rows per pass: a slice of int8 activations that stays in L2 while the weight
-// rows stream past once per slice.
-inline int64_t ActSliceRows(const QuantizedActs& a) {
-  return std::max<int64_t>(4, (256 << 10) / a.k);
-}
-
-#if MLXLM_VNNI
-// Whether SingleRows takes a 4- or 8-bit product: groups of 32, 64 or 128 values (and whole
-// block pairs for 4 bits, whose activations come in pairs), and rows long enough that the
-// sequential stream pays for the per-row work a pair of rows would share (scales, reductions,
-// bias term): on Zen 5 single rows lose below 1024 columns (k = 576, m = 1: 4-bit 37 -> 28,
-// 8-bit 33 -> 25 G multiply-adds/s) and win at 2048 from DRAM. Products of 4 or more activation
-// rows take the weight rows in lanes first (row_lanes-inl.h).
-template <int F>
-HWY_INLINE bool SingleRowsApply(const QuantizedActs& a) {
-  if (a.group < 32 || a.group > 128 || a.k < 1024) return false;
-  return F == 8 || (a.m < 4 && (a.k / kActBlock) % 2 == 0);
-}
-
-// out[i] = sum over blocks of scale_g * xscale_b(i) * dot(codes, xq_i) plus the bias term
-// sum_g brow_g * group_sum_g(i), for one 4- or 8-bit row and activation rows i0 .. i0 + M.
-template <int F, int M>
-HWY_INLINE void SingleRowTile(const uint8_t* codes, const QuantizedActs& a, int64_t i0, int shift,
-                              const LaneBlocks& lanes, const float* wrow, const float* brow,
-                              float* out) {
-  const int64_t nb = a.k / kActBlock;
-  const int8_t* xq[M];
-  const float* xs[M];
-  __m512 wide[M];
-  __m256 narrow[M];
-  for (int i = 0; i < M; ++i) {
-    xq[i] = a.q + (i0 + i) * a.k;
-    xs[i] = a.scale + (i0 + i) * nb;
-    wide[i] = _mm512_setzero_ps();
-    narrow[i] = _mm256_setzero_ps();
-  }
-  int64_t b = 0;
-  if constexpr (F == 4) {
-    for (; b + 8 <= nb; b += 8) NibbleOct<M>(codes, xq, xs, b, wrow, shift, lanes, wide);
-    for (; b < nb; b += 2) NibblePair<M>(codes, xq, xs, b, wrow, shift, narrow);
-  } else {
-    for (; b + 4 <= nb; b += 4) ByteQuad<M>(codes, xq, xs, b, wrow, shift, lanes, wide);
-    for (; b < nb; ++b) ByteBlock<M>(codes, xq, xs, b, wrow, shift, narrow);
-  }
-  const int64_t groups = a.k / a.group;
-  for (int i = 0; i < M; ++i) {
-    const float* gs = a.group_sum + (i0 + i) * groups;
-    int64_t g = 0;
-    for (; g + 16 <= groups; g += 16) {
-      wide[i] = _mm512_fmadd_ps(_mm512_loadu_ps(brow + g), _mm512_loadu_ps(gs + g), wide[i]);
-    }
-    const auto rest = static_cast<__mmask16>((1u << (groups - g)) - 1);
-    wide[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(rest, brow + g),
-                              _mm512_maskz_loadu_ps(rest, gs + g), wide[i]);
-    out[i] = _mm512_reduce_add_ps(wide[i]) + HSum(narrow[i]);
-  }
-}
-
-// 4- and 8-bit rows [r0, r1) one at a time, so that each thread reads its rows as one
-// sequential stream: two rows read side by side (1-2 KiB apart for k = 2048) stream 20-30 %
-// slower from DRAM on Zen 5, as the hardware prefetchers lose such short interleaved streams.
-template <int F, DType SD>
-void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
-                int64_t r1) {
-  const int64_t groups = a.k / a.group;
-  const int shift = GroupShift(a);
-  const LaneBlocks lanes = F == 4 ? NibbleLanes(shift) : ByteLanes(shift);
-  float stack_scales[2 * 1024];
-  float* wrow = FloatScratch(2 * groups, stack_scales, 2 * 1024);
-  float* brow = wrow + groups;
-  const int64_t mc = ActSliceRows(a);
-  for (int64_t i0 = 0; i0 < a.m; i0 += mc) {
-    const int64_t i1 = std::min(a.m, i0 + mc);
-    for (int64_t r = r0; r < r1; ++r) {
-      const auto* codes = static_cast<const uint8_t*>(w.data) + r * (w.cols * F / 8);
-      RowF32<SD>(w.scales, r, groups, wrow);
-      RowF32<SD>(w.biases, r, groups, brow);
-      FoldShiftedCodes<F>(wrow, groups, brow);
-      auto finish = [&](int64_t i, float dot) {
-        y[i * w.rows + r] = dot + (bias != nullptr ? bias[r] : 0.0f);
-      };
-      int64_t i = i0;
-      for (; i + 4 <= i1; i += 4) {
-        float out[4];
-        SingleRowTile<F, 4>(codes, a, i, shift, lanes, wrow, brow, out);
-        for (int u = 0; u < 4; ++u) finish(i + u, out[u]);
-      }
-      for (; i < i1; ++i) {
-        float out;
-        SingleRowTile<F, 1>(codes, a, i, shift, lanes, wrow, brow, &out);
-        finish(i, out);
-      }
-    }
-  }
-}
-#endif
-
 template <int F, DType SD>
 void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
                 int64_t r1) {
@@ -417,6 +312,9 @@ void QuantRowsT(const QuantizedActs& a, const WeightRef& w, const float* bias, f
 #elif MLXLM_X86_INT8
   if constexpr (F == 4) {
     if (LaneRowsApply(a)) return LaneRows8<SD>(a, w, bias, y, r0, r1);
+  }
+  if constexpr (F == 4 || F == 8) {
+    if (SingleRowsApply<F>(a)) return SingleRows<F, SD>(a, w, bias, y, r0, r1);
   }
 #endif
   thread_local std::vector<uint8_t> bufs[8];

@@ -8,6 +8,8 @@
 #define MLXLM_KERNELS_QUANT_SCALES_INL_H_
 #endif
 
+#include <vector>
+
 #include <hwy/cache_control.h>
 #include <hwy/highway.h>
 
@@ -92,6 +94,15 @@ HWY_INLINE void PrefetchRowValues(const void* src, int64_t row, int64_t rows, in
   for (uintptr_t line = begin & ~uintptr_t{63}; line < end; line += 64) {
     hwy::Prefetch(reinterpret_cast<const uint8_t*>(line));
   }
+}
+
+// `n` floats of scratch for a row's scales: `stack` (of stack_n) when they fit, else a
+// per-thread heap buffer. Decoding's small weights keep theirs on the stack.
+inline float* FloatScratch(int64_t n, float* stack, int64_t stack_n) {
+  if (n <= stack_n) return stack;
+  thread_local std::vector<float> heap;
+  heap.resize(n);
+  return heap.data();
 }
 
 // Scales (or biases) of weight row `row` as f32.

@@ -1,0 +1,263 @@
+// Weight rows one at a time, for products of fewer than 4 activation rows (decoding one
+// sequence): each thread then reads its rows as one sequential stream. Two rows read side by side
+// (1-2 KiB apart for k = 2048) stream 20-30 % slower from DRAM on Zen 5 and Zen 3 alike, as the
+// hardware prefetchers lose such short interleaved streams. Included once per SIMD target by
+// quant_matmul_hwy.cc.
+#if defined(MLXLM_KERNELS_SINGLE_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MLXLM_KERNELS_SINGLE_ROWS_INL_H_
+#undef MLXLM_KERNELS_SINGLE_ROWS_INL_H_
+#else
+#define MLXLM_KERNELS_SINGLE_ROWS_INL_H_
+#endif
+
+#include <algorithm>
+#include <vector>
+
+#include <hwy/highway.h>
+
+#include "kernels/hwy/avx512_vnni.h"
+#include "kernels/hwy/quant_codes.h"
+#include "kernels/hwy/quant_scales-inl.h"
+#include "kernels/hwy/x86_int8-inl.h"
+#include "kernels/quant_acts.h"
+#include "kernels/weight.h"
+
+HWY_BEFORE_NAMESPACE();
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_BEGIN
+#endif
+namespace mlxlm::kernels::HWY_NAMESPACE {
+namespace q = qdetail;
+
+// Activation rows per pass: a slice of int8 activations that stays in L2 while the weight
+// rows stream past once per slice.
+inline int64_t ActSliceRows(const QuantizedActs& a) {
+  return std::max<int64_t>(4, (256 << 10) / a.k);
+}
+
+#if MLXLM_VNNI
+// Whether SingleRows takes a 4- or 8-bit product: groups of 32, 64 or 128 values (and whole
+// block pairs for 4 bits, whose activations come in pairs), and rows long enough that the
+// sequential stream pays for the per-row work a pair of rows would share (scales, reductions,
+// bias term): on Zen 5 single rows lose below 1024 columns (k = 576, m = 1: 4-bit 37 -> 28,
+// 8-bit 33 -> 25 G multiply-adds/s) and win at 2048 from DRAM. Products of 4 or more activation
+// rows take the weight rows in lanes first (row_lanes-inl.h).
+template <int F>
+HWY_INLINE bool SingleRowsApply(const QuantizedActs& a) {
+  if (a.group < 32 || a.group > 128 || a.k < 1024) return false;
+  return F == 8 || (a.m < 4 && (a.k / kActBlock) % 2 == 0);
+}
+
+// out[i] = sum over blocks of scale_g * xscale_b(i) * dot(codes, xq_i) plus the bias term
+// sum_g brow_g * group_sum_g(i), for one 4- or 8-bit row and activation rows i0 .. i0 + M.
+template <int F, int M>
+HWY_INLINE void SingleRowTile(const uint8_t* codes, const QuantizedActs& a, int64_t i0, int shift,
+                              const LaneBlocks& lanes, const float* wrow, const float* brow,
+                              float* out) {
+  const int64_t nb = a.k / kActBlock;
+  const int8_t* xq[M];
+  const float* xs[M];
+  __m512 wide[M];
+  __m256 narrow[M];
+  for (int i = 0; i < M; ++i) {
+    xq[i] = a.q + (i0 + i) * a.k;
+    xs[i] = a.scale + (i0 + i) * nb;
+    wide[i] = _mm512_setzero_ps();
+    narrow[i] = _mm256_setzero_ps();
+  }
+  int64_t b = 0;
+  if constexpr (F == 4) {
+    for (; b + 8 <= nb; b += 8) NibbleOct<M>(codes, xq, xs, b, wrow, shift, lanes, wide);
+    for (; b < nb; b += 2) NibblePair<M>(codes, xq, xs, b, wrow, shift, narrow);
+  } else {
+    for (; b + 4 <= nb; b += 4) ByteQuad<M>(codes, xq, xs, b, wrow, shift, lanes, wide);
+    for (; b < nb; ++b) ByteBlock<M>(codes, xq, xs, b, wrow, shift, narrow);
+  }
+  const int64_t groups = a.k / a.group;
+  for (int i = 0; i < M; ++i) {
+    const float* gs = a.group_sum + (i0 + i) * groups;
+    int64_t g = 0;
+    for (; g + 16 <= groups; g += 16) {
+      wide[i] = _mm512_fmadd_ps(_mm512_loadu_ps(brow + g), _mm512_loadu_ps(gs + g), wide[i]);
+    }
+    const auto rest = static_cast<__mmask16>((1u << (groups - g)) - 1);
+    wide[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(rest, brow + g),
+                              _mm512_maskz_loadu_ps(rest, gs + g), wide[i]);
+    out[i] = _mm512_reduce_add_ps(wide[i]) + HSum(narrow[i]);
+  }
+}
+
+// 4- and 8-bit rows [r0, r1) one at a time, so that each thread reads its rows as one
+// sequential stream: two rows read side by side (1-2 KiB apart for k = 2048) stream 20-30 %
+// slower from DRAM on Zen 5, as the hardware prefetchers lose such short interleaved streams.
+template <int F, DType SD>
+void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
+                int64_t r1) {
+  const int64_t groups = a.k / a.group;
+  const int shift = GroupShift(a);
+  const LaneBlocks lanes = F == 4 ? NibbleLanes(shift) : ByteLanes(shift);
+  float stack_scales[2 * 1024];
+  float* wrow = FloatScratch(2 * groups, stack_scales, 2 * 1024);
+  float* brow = wrow + groups;
+  const int64_t mc = ActSliceRows(a);
+  for (int64_t i0 = 0; i0 < a.m; i0 += mc) {
+    const int64_t i1 = std::min(a.m, i0 + mc);
+    for (int64_t r = r0; r < r1; ++r) {
+      const auto* codes = static_cast<const uint8_t*>(w.data) + r * (w.cols * F / 8);
+      RowF32<SD>(w.scales, r, groups, wrow);
+      RowF32<SD>(w.biases, r, groups, brow);
+      FoldShiftedCodes<F>(wrow, groups, brow);
+      auto finish = [&](int64_t i, float dot) {
+        y[i * w.rows + r] = dot + (bias != nullptr ? bias[r] : 0.0f);
+      };
+      int64_t i = i0;
+      for (; i + 4 <= i1; i += 4) {
+        float out[4];
+        SingleRowTile<F, 4>(codes, a, i, shift, lanes, wrow, brow, out);
+        for (int u = 0; u < 4; ++u) finish(i + u, out[u]);
+      }
+      for (; i < i1; ++i) {
+        float out;
+        SingleRowTile<F, 1>(codes, a, i, shift, lanes, wrow, brow, &out);
+        finish(i, out);
+      }
+    }
+  }
+}
+#endif
+
+#if MLXLM_X86_INT8 && !MLXLM_VNNI
+// Whether SingleRows takes a 4- or 8-bit product on AVX2: groups of 32, 64 or 128 values, whole
+// block pairs (a step's unit), fewer than 4 activation rows (more take the weight rows in lanes,
+// row_lanes_avx2-inl.h, or the row-pair tiles) and rows of at least 1024 columns, as on Zen 5.
+template <int F>
+HWY_INLINE bool SingleRowsApply(const QuantizedActs& a) {
+  return (F == 4 || F == 8) && a.group >= 32 && a.group <= 128 && a.k >= 1024 && a.m < 4 &&
+         (a.k / kActBlock) % 2 == 0;
+}
+
+// The activations' block scales as a step's f32 lanes take them, 8 floats per activation row and
+// block pair: 4-bit [xscale_b x 4, xscale_b+1 x 4], 8-bit [xscale_b, xscale_b+1] x 4. A step
+// loads them instead of building them from two broadcasts (5.6 -> 5.0 cycles a 4-bit step in L1
+// on Zen 3). Built once per call: k / 8 floats per activation row.
+template <int F>
+inline const float* StepScales(const QuantizedActs& a) {
+  thread_local std::vector<float> lanes;
+  const int64_t n = a.m * (a.k / kActBlock);
+  lanes.resize(4 * n);
+  for (int64_t j = 0; j < n; j += 2) {
+    const __m128 lo = _mm_set1_ps(a.scale[j]), hi = _mm_set1_ps(a.scale[j + 1]);
+    float* out = lanes.data() + 4 * j;
+    if constexpr (F == 4) {
+      _mm_storeu_ps(out, lo);
+      _mm_storeu_ps(out + 4, hi);
+    } else {
+      _mm_storeu_ps(out, _mm_unpacklo_ps(lo, hi));
+      _mm_storeu_ps(out + 4, _mm_unpacklo_ps(lo, hi));
+    }
+  }
+  return lanes.data();
+}
+
+// The weight scales of blocks b and b + 1 in the lanes StepScales gives them. kGroup32: one
+// weight group per block, else both blocks fall in one group.
+template <int F, bool kGroup32>
+HWY_INLINE __m256 StepWeightScales(const float* wrow, int64_t b, int shift) {
+  if constexpr (!kGroup32) {
+    return _mm256_broadcast_ss(wrow + (b >> shift));
+  } else if constexpr (F == 4) {
+    return _mm256_set_m128(_mm_broadcast_ss(wrow + b + 1), _mm_broadcast_ss(wrow + b));
+  } else {
+    return _mm256_castpd_ps(_mm256_broadcast_sd(reinterpret_cast<const double*>(wrow + b)));
+  }
+}
+
+// acc + blocks b and b + 1 of a row (`c`: the row's codes) against activation row x, each
+// block's partial dots scaled by scale_g * xscale_b. 4-bit: one 32-byte load, low nibbles
+// against the even values and high against the odd (CodeOrder::Nibbles); 8-bit: codes shifted to
+// signed (kShift8), the two blocks' int32 sums folded into one vector (FoldRows).
+template <int F, bool kGroup32>
+HWY_INLINE __m256 BlockPairStep(const uint8_t* c, const int8_t* x, const float* step_scales,
+                                const float* wrow, int64_t b, int shift, __m256 acc) {
+  auto load = [](const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+  __m256i dots;
+  if constexpr (F == 4) {
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    const __m256i v = load(c + b * 16);
+    const __m256i lo = _mm256_and_si256(v, m), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m);
+    dots = DotPair<false>(lo, lo, load(x + b * 32), hi, hi, load(x + b * 32 + 32));
+  } else {
+    const __m256i flip = _mm256_set1_epi8(-128);
+    const __m256i v0 = _mm256_xor_si256(load(c + b * 32), flip);
+    const __m256i v1 = _mm256_xor_si256(load(c + b * 32 + 32), flip);
+    dots = FoldRows(DotBlock<true>(_mm256_abs_epi8(v0), v0, load(x + b * 32)),
+                    DotBlock<true>(_mm256_abs_epi8(v1), v1, load(x + b * 32 + 32)));
+  }
+  const __m256 scale = _mm256_mul_ps(_mm256_loadu_ps(step_scales + 4 * b),
+                                     StepWeightScales<F, kGroup32>(wrow, b, shift));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dots), scale, acc);
+}
+
+// One row (`codes`, its group scales `wrow` and bias coefficients `brow` as f32) against
+// activation row i: sum over blocks of scale_g * xscale_b * dot plus sum_g brow_g * group_sum_g.
+template <int F, bool kGroup32>
+HWY_INLINE float RowDot(const uint8_t* codes, const QuantizedActs& a, int64_t i,
+                        const float* step_scales, const float* wrow, const float* brow, int shift) {
+  const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
+  constexpr int64_t kLineBlocks = 64 / q::block_bytes(F);  // blocks per cache line
+  const int8_t* x = a.q + i * a.k;
+  const float* xs = step_scales + i * nb * 4;
+  // Two accumulators: one FMA chain would bound the loop by its latency.
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    for (int64_t line = 0; line < 4; line += kLineBlocks) {
+      _mm_prefetch(
+          reinterpret_cast<const char*>(codes + (b + line) * q::block_bytes(F) + kPrefetchBytes),
+          _MM_HINT_T0);
+    }
+    acc0 = BlockPairStep<F, kGroup32>(codes, x, xs, wrow, b, shift, acc0);
+    acc1 = BlockPairStep<F, kGroup32>(codes, x, xs, wrow, b + 2, shift, acc1);
+  }
+  if (b < nb) acc0 = BlockPairStep<F, kGroup32>(codes, x, xs, wrow, b, shift, acc0);
+  const float* gs = a.group_sum + i * groups;
+  int64_t g = 0;
+  for (; g + 8 <= groups; g += 8) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(brow + g), _mm256_loadu_ps(gs + g), acc0);
+  }
+  float tail = 0.0f;
+  for (; g < groups; ++g) tail += brow[g] * gs[g];
+  return HSum(_mm256_add_ps(acc0, acc1)) + tail;
+}
+
+// 4- or 8-bit rows [r0, r1) one at a time against every activation row.
+template <int F, DType SD>
+void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
+                int64_t r1) {
+  const int64_t groups = a.k / a.group;
+  const int shift = GroupShift(a);
+  float stack_scales[2 * 1024];
+  float* wrow = FloatScratch(2 * groups, stack_scales, 2 * 1024);
+  float* brow = wrow + groups;
+  const float* step_scales = StepScales<F>(a);
+  for (int64_t r = r0; r < r1; ++r) {
+    const auto* codes = static_cast<const uint8_t*>(w.data) + r * (w.cols * F / 8);
+    RowF32<SD>(w.scales, r, groups, wrow);
+    RowF32<SD>(w.biases, r, groups, brow);
+    FoldShiftedCodes<F>(wrow, groups, brow);
+    for (int64_t i = 0; i < a.m; ++i) {
+      const float dot = shift == 0 ? RowDot<F, true>(codes, a, i, step_scales, wrow, brow, 0)
+                                   : RowDot<F, false>(codes, a, i, step_scales, wrow, brow, shift);
+      y[i * w.rows + r] = dot + (bias != nullptr ? bias[r] : 0.0f);
+    }
+  }
+}
+#endif
+
+}  // namespace mlxlm::kernels::HWY_NAMESPACE
+#if HWY_TARGET == HWY_AVX3_DL
+MLXLM_AVX512_VNNI_END
+#endif
+HWY_AFTER_NAMESPACE();
+
+#endif  // per-target include guard
