@@ -1,8 +1,8 @@
-// Weight rows one at a time, for products of fewer than 4 activation rows (decoding one
-// sequence): each thread then reads its rows as one sequential stream. Two rows read side by side
-// (1-2 KiB apart for k = 2048) stream 20-30 % slower from DRAM on Zen 5 and Zen 3 alike, as the
-// hardware prefetchers lose such short interleaved streams. Included once per SIMD target by
-// quant_matmul_hwy.cc.
+// 4- and 8-bit weight rows one at a time, for decoding one sequence (fewer than 4 activation rows;
+// 8-bit products of any size on AVX-512 VNNI): each thread then reads its rows as one sequential
+// stream. Two rows read side by side (1-2 KiB apart for k = 2048) stream 20-30 % slower from DRAM
+// on Zen 5 and Zen 3 alike, as the hardware prefetchers lose such short interleaved streams.
+// Included once per SIMD target by quant_matmul_hwy.cc.
 #if defined(MLXLM_KERNELS_SINGLE_ROWS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MLXLM_KERNELS_SINGLE_ROWS_INL_H_
 #undef MLXLM_KERNELS_SINGLE_ROWS_INL_H_
@@ -129,11 +129,14 @@ void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, f
 #if MLXLM_X86_INT8 && !MLXLM_VNNI
 // Whether SingleRows takes a 4- or 8-bit product on AVX2: groups of 32, 64 or 128 values, whole
 // block pairs (a step's unit), fewer than 4 activation rows (more take the weight rows in lanes,
-// row_lanes_avx2-inl.h, or the row-pair tiles) and rows of at least 1024 columns, as on Zen 5.
+// row_lanes_avx2-inl.h, or the row-pair tiles), and rows long enough for the sequential stream
+// to pay for the per-row work a pair would share. On Zen 3, 4-bit rows of 576 columns decode
+// faster in pairs (SmolLM2-135M: 246-275 against 238-255 tokens/s) and 8-bit ones singly
+// (163-177 against 141-159), so 4-bit rows take it from 1024 columns and 8-bit ones from 512.
 template <int F>
 HWY_INLINE bool SingleRowsApply(const QuantizedActs& a) {
-  return (F == 4 || F == 8) && a.group >= 32 && a.group <= 128 && a.k >= 1024 && a.m < 4 &&
-         (a.k / kActBlock) % 2 == 0;
+  return (F == 4 || F == 8) && a.group >= 32 && a.group <= 128 && a.k >= (F == 8 ? 512 : 1024) &&
+         a.m < 4 && (a.k / kActBlock) % 2 == 0;
 }
 
 // The activations' block scales as a step's f32 lanes take them, 8 floats per activation row and
