@@ -262,9 +262,18 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
       {9, 4, 2, 64, 30, 21, 0, 0, false},
       {6, 4, 2, 16, 11, 0, 0, 0, true},
       {7, 6, 2, 32, 43, 36, 0, 0, false, 16},
+      // Decoding over 256 keys or more with few tasks per thread splits the keys into ranges
+      // merged afterwards: three kv heads (SmolLM2), a window and left padding that leave
+      // ranges empty, a mask with a fully masked row, several rows, narrower values.
+      {1, 9, 3, 64, 600, 599, 0, 0, false},
+      {1, 8, 2, 64, 700, 699, 100, 0, false},
+      {1, 4, 1, 64, 400, 399, 0, 250, false},
+      {2, 4, 2, 32, 300, 0, 0, 0, true},
+      {3, 6, 2, 32, 513, 510, 0, 0, false, 16},
   };
-  // 1 thread runs decoding's query heads in sets per kv head; 16 threads, one head per task.
-  for (int threads : {1, 16}) {
+  // 1 thread runs decoding's query heads in sets per kv head and never splits the keys; 2
+  // threads split them for the long cases; 16 threads, one head per task.
+  for (int threads : {1, 2, 16}) {
     ThreadPool::set_num_threads(threads);
     for (const auto& c : cases) {
       const int64_t vd = c.value_dim();
@@ -291,10 +300,12 @@ TEST(Attention, EveryTargetCausalWindowMaskGqa) {
 // f32 copies of the rounded values, which share no conversion code with the kernels.
 TEST(Attention, EveryTargetHalfPrecisionKeysAndValues) {
   const AttnCase cases[] = {
-      {1, 8, 2, 64, 37, 36, 0, 0, false},  // decode
-      {9, 4, 2, 64, 30, 21, 0, 0, false},  // prefill tiles
-      {6, 4, 2, 24, 11, 5, 0, 0, false},   // widths that leave scalar tails
+      {1, 8, 2, 64, 37, 36, 0, 0, false},    // decode
+      {9, 4, 2, 64, 30, 21, 0, 0, false},    // prefill tiles
+      {6, 4, 2, 24, 11, 5, 0, 0, false},     // widths that leave scalar tails
+      {1, 9, 3, 64, 600, 599, 0, 0, false},  // keys split into ranges (2 threads)
   };
+  ThreadPool::set_num_threads(2);
   for (DType dtype : {DType::BF16, DType::F16}) {
     for (const auto& c : cases) {
       SCOPED_TRACE(std::string(dtype_name(dtype)) + " q_len " + std::to_string(c.q_len));
@@ -325,6 +336,7 @@ TEST(Attention, EveryTargetHalfPrecisionKeysAndValues) {
       ExpectAttentionOnEveryTarget(a, want);
     }
   }
+  ThreadPool::set_num_threads(0);
 }
 
 }  // namespace

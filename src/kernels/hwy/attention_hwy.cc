@@ -34,29 +34,45 @@ HWY_INLINE void VisibleKeys(const AttentionArgs& a, int64_t i, int64_t& j0, int6
 }
 
 // Decoding tasks: query row i and kv head h split into sets of `set_heads` (at most
-// kDecodeHeads) of the query heads that share h. A row has n_kv_heads * sets tasks, in head
-// order. `scores` holds kDecodeHeads * kv_len floats.
+// kDecodeHeads) of the query heads that share h, each set's keys into split.chunks ranges. A row
+// has n_kv_heads * sets * chunks tasks, in head order. `scores` holds kDecodeHeads * kv_len
+// floats.
 template <DType KD>
-void DecodeTasks(const AttentionArgs& a, int set_heads, int64_t t0, int64_t t1, float* scores) {
+void DecodeTasks(const AttentionArgs& a, int set_heads, const simd::KeySplit& split, int64_t t0,
+                 int64_t t1, float* scores) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t sets = (group + set_heads - 1) / set_heads, row_tasks = a.n_kv_heads * sets;
+  const int64_t part_stride = a.v_head_dim + 2;
   const float ninf = -std::numeric_limits<float>::infinity();
   for (int64_t task = t0; task < t1; ++task) {
-    const int64_t i = task / row_tasks;
-    const int64_t kvh = task % row_tasks / sets;
-    const int64_t h0 = kvh * group + task % sets * set_heads;
+    const int64_t set_task = task / split.chunks, chunk = task % split.chunks;
+    const int64_t i = set_task / row_tasks;
+    const int64_t kvh = set_task % row_tasks / sets;
+    const int64_t h0 = kvh * group + set_task % sets * set_heads;
     const KvType<KD>* kh = static_cast<const KvType<KD>*>(a.k) + kvh * a.k_head_stride;
     const KvType<KD>* vh = static_cast<const KvType<KD>*>(a.v) + kvh * a.v_head_stride;
     int64_t j0 = 0, j1 = 0;
     VisibleKeys(a, i, j0, j1);
+    // A range's [max, sum] header per head, or null when the keys are not split.
+    float* part = nullptr;
+    if (split.chunks > 1) {
+      j0 = std::max(j0, chunk * split.chunk_keys);
+      j1 = std::min(j1, (chunk + 1) * split.chunk_keys);
+      part = split.partials + task * kDecodeHeads * part_stride;
+    }
     HeadSet hs;
     hs.heads = static_cast<int>(std::min<int64_t>(set_heads, (kvh + 1) * group - h0));
     for (int g = 0; g < kDecodeHeads; ++g) {
       const int last = std::min(g, hs.heads - 1);
       hs.q[g] = a.q + (i * a.n_heads + h0 + last) * a.head_dim;
-      hs.out[g] = a.out + (i * a.n_heads + h0 + last) * a.v_head_dim;
+      hs.out[g] = part != nullptr ? part + last * part_stride + 2
+                                  : a.out + (i * a.n_heads + h0 + last) * a.v_head_dim;
       hs.scores[g] = scores + last * a.kv_len;
       hs.inv[g] = 0.0f;
+      if (part != nullptr) {
+        part[g * part_stride] = ninf;  // nothing visible until the scores say otherwise
+        part[g * part_stride + 1] = 0.0f;
+      }
     }
     if (j1 <= j0) {
       for (int g = 0; g < hs.heads; ++g) std::fill(hs.out[g], hs.out[g] + a.v_head_dim, 0.0f);
@@ -76,7 +92,12 @@ void DecodeTasks(const AttentionArgs& a, int set_heads, int64_t t0, int64_t t1, 
         continue;
       }
       // Masked keys get exactly 0 here, so they add nothing below.
-      hs.inv[g] = 1.0f / ExpShiftSum(s + j0, j1 - j0, mx);
+      const float sum = ExpShiftSum(s + j0, j1 - j0, mx);
+      hs.inv[g] = 1.0f / sum;
+      if (part != nullptr) {
+        part[g * part_stride] = mx;
+        part[g * part_stride + 1] = sum;
+      }
     }
     HeadSetValues<KD>(hs, vh, a.v_head_dim, j0, j1);
   }
@@ -282,8 +303,10 @@ HWY_INLINE void WithKvDtype(DType kv_dtype, F&& f) {
   }
 }
 
-void AttentionTasks(const AttentionArgs& a, int set_heads, int64_t t0, int64_t t1, float* scores) {
-  WithKvDtype(a.kv_dtype, [&](auto kd) { DecodeTasks<kd.value>(a, set_heads, t0, t1, scores); });
+void AttentionTasks(const AttentionArgs& a, int set_heads, const simd::KeySplit& split, int64_t t0,
+                    int64_t t1, float* scores) {
+  WithKvDtype(a.kv_dtype,
+              [&](auto kd) { DecodeTasks<kd.value>(a, set_heads, split, t0, t1, scores); });
 }
 
 void TransposeKeys(const AttentionArgs& a, int64_t h0, int64_t h1, float* kt) {
@@ -305,9 +328,9 @@ HWY_EXPORT(AttentionTasks);
 HWY_EXPORT(TransposeKeys);
 HWY_EXPORT(AttentionTileTasks);
 
-void attention_tasks(const AttentionArgs& args, int set_heads, int64_t task_begin, int64_t task_end,
-                     float* scratch) {
-  HWY_DYNAMIC_DISPATCH(AttentionTasks)(args, set_heads, task_begin, task_end, scratch);
+void attention_tasks(const AttentionArgs& args, int set_heads, const simd::KeySplit& split,
+                     int64_t task_begin, int64_t task_end, float* scratch) {
+  HWY_DYNAMIC_DISPATCH(AttentionTasks)(args, set_heads, split, task_begin, task_end, scratch);
 }
 void transpose_keys(const AttentionArgs& args, int64_t head_begin, int64_t head_end,
                     float* keys_t) {

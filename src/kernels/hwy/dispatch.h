@@ -48,11 +48,22 @@ void add_inplace(float* x, const float* y, int64_t n);
 float sum(const float* x, int64_t n);
 // Rotates one token's heads, given its cos/sin tables (rot_dim / 2 entries each).
 void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float* sin_t);
+// A decoding task's keys, when they are split into `chunks` ranges of `chunk_keys` keys (split-K,
+// so that a few kv heads still give every thread work): the task for range c writes, for each
+// head g of its set, [max score, sum of exp(score - max), v_head_dim values normalised by that
+// sum] at partials + (task * kDecodeHeads + g) * (v_head_dim + 2), to be merged afterwards.
+struct KeySplit {
+  int64_t chunks = 1;
+  int64_t chunk_keys = 0;
+  float* partials = nullptr;
+};
+
 // Attention for decoding tasks [task_begin, task_end): query row i with a set of `set_heads`
 // (1 .. kDecodeHeads) of the query heads that share kv head h, ceil(group / set_heads) sets per
-// kv head, in row, head, set order. `scratch` holds kDecodeHeads * kv_len floats.
-void attention_tasks(const AttentionArgs& args, int set_heads, int64_t task_begin, int64_t task_end,
-                     float* scratch);
+// kv head, and split.chunks key ranges per set, in row, head, set, range order. `scratch` holds
+// kDecodeHeads * kv_len floats.
+void attention_tasks(const AttentionArgs& args, int set_heads, const KeySplit& split,
+                     int64_t task_begin, int64_t task_end, float* scratch);
 // Writes kv heads [head_begin, head_end) of args.k, transposed into blocks of kKeyBlock keys
 // (zero past kv_len), to keys_t.
 void transpose_keys(const AttentionArgs& args, int64_t head_begin, int64_t head_end, float* keys_t);

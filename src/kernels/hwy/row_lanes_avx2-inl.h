@@ -3,10 +3,11 @@
 // block so that a vector holds four codes of each row, and each `vpmaddubsw` multiplies it with
 // one activation quad broadcast from memory. Because a lane belongs to one row, the eight int16
 // pair sums of a block add up in int16 (at most 8 * 2 * 15 * 128 = 30720) before one
-// `vpmaddwd` widens them, and one convert and FMA scale 8 rows at once. On Zen 3 the multiply
-// pipes (two, shared by maddubs, maddwd, cvt, mul and FMA) bind these kernels: the row-pair
-// tiles spend 9 of their ops per 128 multiply-adds, this one 6. Included once per SIMD target
-// by quant_matmul_hwy.cc.
+// `vpmaddwd` widens them, and one convert and FMA scale 8 rows at once. On Zen 3 maddubs and
+// maddwd share two pipes, and mul/FMA and convert each share one of them (8 maddubs next to 8
+// of either take 5.5-6 cycles, where separate pipes would take 4 and shared ones 8): the
+// row-pair tiles spend 9 such ops per 128 multiply-adds, this one 6. Included once per SIMD
+// target by quant_matmul_hwy.cc.
 #if defined(MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
 #undef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
