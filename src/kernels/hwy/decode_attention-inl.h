@@ -20,6 +20,16 @@
 HWY_BEFORE_NAMESPACE();
 namespace mlxlm::kernels::HWY_NAMESPACE {
 
+#if HWY_TARGET == HWY_AVX2
+// The lane sums of four vectors, [sum s0, sum s1, sum s2, sum s3]: two rounds of pairwise adds
+// serve all four, where reducing each alone costs five shuffles and adds (Highway's
+// SumOfLanes also broadcasts the sum back).
+HWY_INLINE __m128 SumsOfFour(__m256 s0, __m256 s1, __m256 s2, __m256 s3) {
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+#endif
+
 // scores[j] = scale * q . k_j for j in [j0, j1). Four keys per step share each load of q and
 // keep four independent FMA chains in flight.
 template <DType KD>
@@ -39,10 +49,15 @@ HWY_INLINE void KeyScores(const float* qv, const KvType<KD>* kh, int64_t hd, flo
         s2 = hn::MulAdd(x, KvLoad<KD>(df, k0 + 2 * hd + d), s2);
         s3 = hn::MulAdd(x, KvLoad<KD>(df, k0 + 3 * hd + d), s3);
       }
+#if HWY_TARGET == HWY_AVX2
+      _mm_storeu_ps(scores + j,
+                    _mm_mul_ps(SumsOfFour(s0.raw, s1.raw, s2.raw, s3.raw), _mm_set1_ps(scale)));
+#else
       scores[j] = hn::GetLane(hn::SumOfLanes(df, s0)) * scale;
       scores[j + 1] = hn::GetLane(hn::SumOfLanes(df, s1)) * scale;
       scores[j + 2] = hn::GetLane(hn::SumOfLanes(df, s2)) * scale;
       scores[j + 3] = hn::GetLane(hn::SumOfLanes(df, s3)) * scale;
+#endif
     }
   }
   for (; j < j1; ++j) scores[j] = Dot<KD>(qv, kh + j * hd, hd) * scale;
@@ -137,6 +152,40 @@ HWY_INLINE int64_t HeadSetScoresByFour(const HeadSet& hs, const KvType<KD>* kh, 
 }
 #endif
 
+#if HWY_TARGET == HWY_AVX2
+// HeadSetScores for keys [j0, j0 + 2 * pairs) two keys at a time: each load of a head's query
+// serves both keys (8 accumulators), and SumsOfFour reduces each key's four sums together.
+// Returns the first key not done.
+template <DType KD>
+HWY_INLINE int64_t HeadSetScoresByTwo(const HeadSet& hs, const KvType<KD>* kh, int64_t hd,
+                                      float scale, int64_t j0, int64_t j1) {
+  const DF df;
+  const __m128 vscale = _mm_set1_ps(scale);
+  int64_t j = j0;
+  for (; j + 2 <= j1; j += 2) {
+    const KvType<KD>* k0 = kh + j * hd;
+    __m256 a[4], b[4];
+    for (int g = 0; g < 4; ++g) a[g] = b[g] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < hd; d += 8) {
+      const __m256 ka = KvLoad<KD>(df, k0 + d).raw, kb = KvLoad<KD>(df, k0 + hd + d).raw;
+      for (int g = 0; g < 4; ++g) {
+        const __m256 q = _mm256_loadu_ps(hs.q[g] + d);
+        a[g] = _mm256_fmadd_ps(q, ka, a[g]);
+        b[g] = _mm256_fmadd_ps(q, kb, b[g]);
+      }
+    }
+    alignas(16) float sa[4], sb[4];
+    _mm_store_ps(sa, _mm_mul_ps(SumsOfFour(a[0], a[1], a[2], a[3]), vscale));
+    _mm_store_ps(sb, _mm_mul_ps(SumsOfFour(b[0], b[1], b[2], b[3]), vscale));
+    for (int g = 0; g < 4; ++g) {
+      hs.scores[g][j] = sa[g];
+      hs.scores[g][j + 1] = sb[g];
+    }
+  }
+  return j;
+}
+#endif
+
 // scores[g][j] = scale * q_g . k_j for j in [j0, j1) and the four heads g.
 template <DType KD>
 HWY_INLINE void HeadSetScores(const HeadSet& hs, const KvType<KD>* kh, int64_t hd, float scale,
@@ -150,6 +199,8 @@ HWY_INLINE void HeadSetScores(const HeadSet& hs, const KvType<KD>* kh, int64_t h
   int64_t j = j0;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   j = HeadSetScoresByFour<KD>(hs, kh, hd, scale, j0, j1);
+#elif HWY_TARGET == HWY_AVX2
+  j = HeadSetScoresByTwo<KD>(hs, kh, hd, scale, j0, j1);
 #endif
   for (; j < j1; ++j) {
     const KvType<KD>* kj = kh + j * hd;
