@@ -74,6 +74,47 @@ BENCHMARK(BM_Attention)
     ->Args({32, 8, 512, 64, 0})
     ->Args({32, 8, 512, 64, 1});
 
+// Decoding as a model runs it: each call reads another layer's keys and values, 32 layers of
+// bf16 caches together larger than the L3 cache, so they stream from DRAM as in generation at
+// long contexts. Bytes are the keys and values read per call.
+void BM_AttentionFromDram(benchmark::State& state) {
+  const int64_t n_heads = state.range(0), n_kv = state.range(1), kv_len = state.range(2);
+  constexpr int64_t hd = 64, kLayers = 32;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> bits(0x3C00, 0x3FFF);  // bf16 values in [0.0078, 2)
+  std::vector<uint16_t> kv(static_cast<size_t>(kLayers * 2 * n_kv * kv_len * hd));
+  for (auto& x : kv) x = static_cast<uint16_t>(bits(rng));
+  std::vector<float> q(n_heads * hd, 0.01f), out(n_heads * hd);
+  mlxlm::kernels::AttentionArgs a;
+  a.q = q.data();
+  a.q_len = 1;
+  a.n_heads = n_heads;
+  a.head_dim = hd;
+  a.kv_dtype = mlxlm::DType::BF16;
+  a.kv_len = kv_len;
+  a.n_kv_heads = n_kv;
+  a.v_head_dim = hd;
+  a.k_head_stride = kv_len * hd;
+  a.v_head_stride = kv_len * hd;
+  a.scale = 0.125f;
+  a.q_offset = kv_len - 1;
+  a.out = out.data();
+  const int64_t layer_values = 2 * n_kv * kv_len * hd;
+  int64_t layer = 0;
+  for (auto _ : state) {
+    a.k = kv.data() + layer * layer_values;
+    a.v = kv.data() + layer * layer_values + layer_values / 2;
+    mlxlm::kernels::attention(a);
+    benchmark::DoNotOptimize(out.data());
+    layer = (layer + 1) % kLayers;
+  }
+  state.SetBytesProcessed(state.iterations() * layer_values * 2);
+}
+BENCHMARK(BM_AttentionFromDram)
+    ->ArgNames({"heads", "kv_heads", "kv_len"})
+    ->Args({9, 3, 2048})
+    ->Args({32, 8, 2048});
+
 }  // namespace
 
 BENCHMARK_MAIN();
