@@ -156,7 +156,7 @@ HWY_INLINE int64_t HeadSetScoresByFour(const HeadSet& hs, const KvType<KD>* kh, 
 // HeadSetScores for keys [j0, j0 + 2 * pairs) two keys at a time: each load of a head's query
 // serves both keys (8 accumulators), and SumsOfFour reduces each key's four sums together.
 // Returns the first key not done.
-template <DType KD>
+template <DType KD, int H>
 HWY_INLINE int64_t HeadSetScoresByTwo(const HeadSet& hs, const KvType<KD>* kh, int64_t hd,
                                       float scale, int64_t j0, int64_t j1) {
   const DF df;
@@ -168,7 +168,7 @@ HWY_INLINE int64_t HeadSetScoresByTwo(const HeadSet& hs, const KvType<KD>* kh, i
     for (int g = 0; g < 4; ++g) a[g] = b[g] = _mm256_setzero_ps();
     for (int64_t d = 0; d < hd; d += 8) {
       const __m256 ka = KvLoad<KD>(df, k0 + d).raw, kb = KvLoad<KD>(df, k0 + hd + d).raw;
-      for (int g = 0; g < 4; ++g) {
+      for (int g = 0; g < H; ++g) {
         const __m256 q = _mm256_loadu_ps(hs.q[g] + d);
         a[g] = _mm256_fmadd_ps(q, ka, a[g]);
         b[g] = _mm256_fmadd_ps(q, kb, b[g]);
@@ -177,7 +177,7 @@ HWY_INLINE int64_t HeadSetScoresByTwo(const HeadSet& hs, const KvType<KD>* kh, i
     alignas(16) float sa[4], sb[4];
     _mm_store_ps(sa, _mm_mul_ps(SumsOfFour(a[0], a[1], a[2], a[3]), vscale));
     _mm_store_ps(sb, _mm_mul_ps(SumsOfFour(b[0], b[1], b[2], b[3]), vscale));
-    for (int g = 0; g < 4; ++g) {
+    for (int g = 0; g < H; ++g) {  // heads past H share the last one's scores
       hs.scores[g][j] = sa[g];
       hs.scores[g][j + 1] = sb[g];
     }
@@ -200,7 +200,10 @@ HWY_INLINE void HeadSetScores(const HeadSet& hs, const KvType<KD>* kh, int64_t h
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   j = HeadSetScoresByFour<KD>(hs, kh, hd, scale, j0, j1);
 #elif HWY_TARGET == HWY_AVX2
-  j = HeadSetScoresByTwo<KD>(hs, kh, hd, scale, j0, j1);
+  // Only the set's heads: SmolLM2's groups of 3 would otherwise spend a quarter on a copy.
+  if (hs.heads == 2) j = HeadSetScoresByTwo<KD, 2>(hs, kh, hd, scale, j0, j1);
+  if (hs.heads == 3) j = HeadSetScoresByTwo<KD, 3>(hs, kh, hd, scale, j0, j1);
+  if (hs.heads == 4) j = HeadSetScoresByTwo<KD, 4>(hs, kh, hd, scale, j0, j1);
 #endif
   for (; j < j1; ++j) {
     const KvType<KD>* kj = kh + j * hd;
@@ -250,8 +253,55 @@ HWY_INLINE int64_t HeadSetValuesBy64(const HeadSet& hs, const KvType<KD>* vh, in
 }
 #endif
 
-// out_g = inv_g * sum_j p_g[j] * v_j over keys [j0, j1) for the set's heads. Two keys per step
-// in separate sums keep eight FMA chains in flight.
+// out_g = inv_g * sum_j p_g[j] * v_j over keys [j0, j1) and features [d0, vd) for the first H
+// heads of the set. Two keys per step in separate sums keep 2 * H FMA chains in flight.
+template <DType KD, int H>
+HWY_INLINE void HeadSetValuesFrom(const HeadSet& hs, const KvType<KD>* vh, int64_t vd, int64_t j0,
+                                  int64_t j1, int64_t d0) {
+  const DF df;
+  const auto lanes = static_cast<int64_t>(hn::Lanes(df));
+  const float* p0 = hs.scores[0];
+  const float* p1 = hs.scores[1];
+  const float* p2 = hs.scores[2];
+  const float* p3 = hs.scores[3];
+  for (int64_t d = d0; d < vd; d += lanes) {
+    VF a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+    VF b0 = hn::Zero(df), b1 = hn::Zero(df), b2 = hn::Zero(df), b3 = hn::Zero(df);
+    int64_t j = j0;
+    for (; j + 2 <= j1; j += 2) {
+      const VF v = KvLoad<KD>(df, vh + j * vd + d), w = KvLoad<KD>(df, vh + (j + 1) * vd + d);
+      a0 = hn::MulAdd(hn::Set(df, p0[j]), v, a0);
+      a1 = hn::MulAdd(hn::Set(df, p1[j]), v, a1);
+      b0 = hn::MulAdd(hn::Set(df, p0[j + 1]), w, b0);
+      b1 = hn::MulAdd(hn::Set(df, p1[j + 1]), w, b1);
+      if constexpr (H >= 3) {
+        a2 = hn::MulAdd(hn::Set(df, p2[j]), v, a2);
+        b2 = hn::MulAdd(hn::Set(df, p2[j + 1]), w, b2);
+      }
+      if constexpr (H >= 4) {
+        a3 = hn::MulAdd(hn::Set(df, p3[j]), v, a3);
+        b3 = hn::MulAdd(hn::Set(df, p3[j + 1]), w, b3);
+      }
+    }
+    if (j < j1) {
+      const VF v = KvLoad<KD>(df, vh + j * vd + d);
+      a0 = hn::MulAdd(hn::Set(df, p0[j]), v, a0);
+      a1 = hn::MulAdd(hn::Set(df, p1[j]), v, a1);
+      if constexpr (H >= 3) a2 = hn::MulAdd(hn::Set(df, p2[j]), v, a2);
+      if constexpr (H >= 4) a3 = hn::MulAdd(hn::Set(df, p3[j]), v, a3);
+    }
+    // No arrays of vectors: SVE's vectors are sizeless.
+    auto put = [&](int g, VF x, VF y) {
+      if (g < H) hn::StoreU(hn::Mul(hn::Add(x, y), hn::Set(df, hs.inv[g])), df, hs.out[g] + d);
+    };
+    put(0, a0, b0);
+    put(1, a1, b1);
+    put(2, a2, b2);
+    put(3, a3, b3);
+  }
+}
+
+// out_g = inv_g * sum_j p_g[j] * v_j over keys [j0, j1) for the set's heads.
 template <DType KD>
 HWY_INLINE void HeadSetValues(const HeadSet& hs, const KvType<KD>* vh, int64_t vd, int64_t j0,
                               int64_t j1) {
@@ -265,46 +315,14 @@ HWY_INLINE void HeadSetValues(const HeadSet& hs, const KvType<KD>* vh, int64_t v
     }
     return;
   }
-  const float* p0 = hs.scores[0];
-  const float* p1 = hs.scores[1];
-  const float* p2 = hs.scores[2];
-  const float* p3 = hs.scores[3];
   int64_t d = 0;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
   d = HeadSetValuesBy64<KD>(hs, vh, vd, j0, j1);
 #endif
-  for (; d < vd; d += lanes) {
-    VF a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
-    VF b0 = hn::Zero(df), b1 = hn::Zero(df), b2 = hn::Zero(df), b3 = hn::Zero(df);
-    int64_t j = j0;
-    for (; j + 2 <= j1; j += 2) {
-      const VF v = KvLoad<KD>(df, vh + j * vd + d), w = KvLoad<KD>(df, vh + (j + 1) * vd + d);
-      a0 = hn::MulAdd(hn::Set(df, p0[j]), v, a0);
-      a1 = hn::MulAdd(hn::Set(df, p1[j]), v, a1);
-      a2 = hn::MulAdd(hn::Set(df, p2[j]), v, a2);
-      a3 = hn::MulAdd(hn::Set(df, p3[j]), v, a3);
-      b0 = hn::MulAdd(hn::Set(df, p0[j + 1]), w, b0);
-      b1 = hn::MulAdd(hn::Set(df, p1[j + 1]), w, b1);
-      b2 = hn::MulAdd(hn::Set(df, p2[j + 1]), w, b2);
-      b3 = hn::MulAdd(hn::Set(df, p3[j + 1]), w, b3);
-    }
-    if (j < j1) {
-      const VF v = KvLoad<KD>(df, vh + j * vd + d);
-      a0 = hn::MulAdd(hn::Set(df, p0[j]), v, a0);
-      a1 = hn::MulAdd(hn::Set(df, p1[j]), v, a1);
-      a2 = hn::MulAdd(hn::Set(df, p2[j]), v, a2);
-      a3 = hn::MulAdd(hn::Set(df, p3[j]), v, a3);
-    }
-    // No arrays of vectors: SVE's vectors are sizeless.
-    auto put = [&](int g, VF x, VF y) {
-      if (g < hs.heads)
-        hn::StoreU(hn::Mul(hn::Add(x, y), hn::Set(df, hs.inv[g])), df, hs.out[g] + d);
-    };
-    put(0, a0, b0);
-    put(1, a1, b1);
-    put(2, a2, b2);
-    put(3, a3, b3);
-  }
+  // Only the set's heads: SmolLM2's groups of 3 would otherwise spend a quarter on a copy.
+  if (hs.heads == 2) HeadSetValuesFrom<KD, 2>(hs, vh, vd, j0, j1, d);
+  if (hs.heads == 3) HeadSetValuesFrom<KD, 3>(hs, vh, vd, j0, j1, d);
+  if (hs.heads == 4) HeadSetValuesFrom<KD, 4>(hs, vh, vd, j0, j1, d);
 }
 
 }  // namespace mlxlm::kernels::HWY_NAMESPACE
