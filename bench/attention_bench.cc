@@ -14,9 +14,30 @@
 
 namespace {
 
+constexpr int64_t hd = 64;  // head width of both benchmarked models
+
+// Arguments for q_len query rows at the end of a kv_len-token cache, with the data pointers
+// still to be set.
+mlxlm::kernels::AttentionArgs shape_args(int64_t n_heads, int64_t n_kv, int64_t kv_len,
+                                         int64_t q_len, bool bf16) {
+  mlxlm::kernels::AttentionArgs a;
+  a.q_len = q_len;
+  a.n_heads = n_heads;
+  a.head_dim = hd;
+  a.kv_dtype = bf16 ? mlxlm::DType::BF16 : mlxlm::DType::F32;
+  a.kv_len = kv_len;
+  a.n_kv_heads = n_kv;
+  a.v_head_dim = hd;
+  a.k_head_stride = kv_len * hd;
+  a.v_head_stride = kv_len * hd;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  a.q_offset = kv_len - q_len;
+  return a;
+}
+
 void BM_Attention(benchmark::State& state) {
   const int64_t n_heads = state.range(0), n_kv = state.range(1), kv_len = state.range(2);
-  const int64_t q_len = state.range(3), hd = 64;
+  const int64_t q_len = state.range(3);
   const bool bf16 = state.range(4) != 0;
   std::mt19937 rng(3);
   std::normal_distribution<float> d(0.0f, 1.0f);
@@ -38,21 +59,10 @@ void BM_Attention(benchmark::State& state) {
     return y;
   };
   const auto k16 = to_bf16(k), v16 = to_bf16(v);
-  mlxlm::kernels::AttentionArgs a;
+  mlxlm::kernels::AttentionArgs a = shape_args(n_heads, n_kv, kv_len, q_len, bf16);
   a.q = q.data();
-  a.q_len = q_len;
-  a.n_heads = n_heads;
-  a.head_dim = hd;
   a.k = bf16 ? static_cast<const void*>(k16.data()) : k.data();
   a.v = bf16 ? static_cast<const void*>(v16.data()) : v.data();
-  a.kv_dtype = bf16 ? mlxlm::DType::BF16 : mlxlm::DType::F32;
-  a.kv_len = kv_len;
-  a.n_kv_heads = n_kv;
-  a.v_head_dim = hd;
-  a.k_head_stride = kv_len * hd;
-  a.v_head_stride = kv_len * hd;
-  a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  a.q_offset = kv_len - q_len;
   a.out = out.data();
   for (auto _ : state) {
     mlxlm::kernels::attention(a);
@@ -79,25 +89,14 @@ BENCHMARK(BM_Attention)
 // long contexts. Bytes are the keys and values read per call.
 void BM_AttentionFromDram(benchmark::State& state) {
   const int64_t n_heads = state.range(0), n_kv = state.range(1), kv_len = state.range(2);
-  constexpr int64_t hd = 64, kLayers = 32;
+  constexpr int64_t kLayers = 32;
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> bits(0x3C00, 0x3FFF);  // bf16 values in [0.0078, 2)
   std::vector<uint16_t> kv(static_cast<size_t>(kLayers * 2 * n_kv * kv_len * hd));
   for (auto& x : kv) x = static_cast<uint16_t>(bits(rng));
   std::vector<float> q(n_heads * hd, 0.01f), out(n_heads * hd);
-  mlxlm::kernels::AttentionArgs a;
+  mlxlm::kernels::AttentionArgs a = shape_args(n_heads, n_kv, kv_len, 1, true);
   a.q = q.data();
-  a.q_len = 1;
-  a.n_heads = n_heads;
-  a.head_dim = hd;
-  a.kv_dtype = mlxlm::DType::BF16;
-  a.kv_len = kv_len;
-  a.n_kv_heads = n_kv;
-  a.v_head_dim = hd;
-  a.k_head_stride = kv_len * hd;
-  a.v_head_stride = kv_len * hd;
-  a.scale = 0.125f;
-  a.q_offset = kv_len - 1;
   a.out = out.data();
   const int64_t layer_values = 2 * n_kv * kv_len * hd;
   int64_t layer = 0;
