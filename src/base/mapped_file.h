@@ -1,9 +1,12 @@
 #pragma once
-// A read-only memory map of a whole file. Views into it live as long as the MappedFile.
+// A read-only memory map of a whole file. Views into it live as long as the MappedFile. The
+// map asks for 2 MiB pages: where the page cache holds the file in 2 MiB folios, weights stream
+// through fewer TLB entries and faster (docs/benchmarks.md, session 20).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mlxlm {
 
@@ -45,7 +48,9 @@ namespace mlxlm {
 
 // Streams a file into place atomically: bytes go to a temporary file beside `path`, and only
 // commit() fsyncs and renames it over `path`. Destroying an uncommitted writer removes the
-// temporary, so a crash or an exception never leaves a half-written file at `path`.
+// temporary, so a crash or an exception never leaves a half-written file at `path`. Bytes reach
+// the file in whole 2 MiB chunks (the last one excepted), so that the page cache can hold it
+// in 2 MiB pages.
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(std::string path);
@@ -58,9 +63,13 @@ class AtomicFileWriter {
   void commit();
 
  private:
+  static constexpr size_t kChunk = size_t{2} << 20;
+  void write_all(const char* p, size_t size);
+
   std::string path_;
   std::string tmp_;
   int fd_ = -1;
+  std::vector<char> pending_;  // bytes not yet written, fewer than kChunk
 };
 
 }  // namespace mlxlm

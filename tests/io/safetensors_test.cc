@@ -5,6 +5,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "base/mapped_file.h"
@@ -53,11 +55,13 @@ TEST(Safetensors, RoundTripKeepsNamesShapesAndBytes) {
   EXPECT_EQ(f.metadata().at("format"), "mlx");
   EXPECT_EQ(f.get("a").shape(), (Shape{2, 3}));
   float last;  // raw views may be misaligned (unpadded header): copy the bytes out
-  std::memcpy(&last, static_cast<const char*>(f.get("a").data()) + 5 * sizeof(float), sizeof(float));
+  std::memcpy(&last, static_cast<const char*>(f.get("a").data()) + 5 * sizeof(float),
+              sizeof(float));
   EXPECT_EQ(last, 6.0f);
   EXPECT_EQ(f.get("b").dtype(), DType::BF16);
   uint16_t half;
-  std::memcpy(&half, static_cast<const char*>(f.get("b").data()) + 2 * sizeof(uint16_t), sizeof(half));
+  std::memcpy(&half, static_cast<const char*>(f.get("b").data()) + 2 * sizeof(uint16_t),
+              sizeof(half));
   EXPECT_EQ(bf16_to_f32(half), 1.5f);
   EXPECT_EQ(f.get("e").numel(), 0);
 }
@@ -209,6 +213,33 @@ TEST(WeightStore, MisalignedTensorsAreServedInPlace) {
   convert_to_f32(v.data(), v.dtype(), 2, values);
   EXPECT_EQ(values[0], 1.25f);
   EXPECT_EQ(values[1], -2.5f);
+}
+
+// The writer gathers bytes into 2 MiB chunks; pieces that start inside a chunk, fill it
+// exactly, or span several must all arrive once and in order.
+TEST(AtomicWrite, PiecesAcrossChunksArriveInOrder) {
+  testing::TempDir dir;
+  const size_t mib = size_t{1} << 20;
+  const std::vector<size_t> pieces = {1, 2 * mib - 1, 4 * mib, 3, 2 * mib + 5, 2 * mib - 8, 0, 17};
+  std::string expected;
+  uint32_t x = 12345;
+  for (size_t n : pieces) {
+    for (size_t i = 0; i < n; ++i) {
+      x = x * 1664525u + 1013904223u;
+      expected.push_back(static_cast<char>(x >> 24));
+    }
+  }
+  std::string path = dir.file("big.bin");
+  AtomicFileWriter w(path);
+  size_t at = 0;
+  for (size_t n : pieces) {
+    w.write(expected.data() + at, n);
+    at += n;
+  }
+  w.commit();
+  const std::string got = read_file(path);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
 }
 
 TEST(AtomicWrite, FailureLeavesPreviousFileAndNoTemporary) {
