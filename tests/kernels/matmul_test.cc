@@ -189,10 +189,11 @@ TEST(Matmul, MxFp4EveryTarget) {
   }
 }
 
-// With the tile engines off (amx.h), eight or more activation rows take the row-pair kernels'
-// eight-row tiles in every format: here one tile and a one-row remainder, over whole quads of
-// blocks, then a block pair and an unpaired last block (224 columns), or quads only with a
-// number of groups that leaves a tail in the bias term (384 columns, groups of 64).
+// With the tile engines off (amx.h), eight or more activation rows take eight-row tiles in every
+// format (the row-pair kernels', or weight rows in lanes for 4 and 8 bits on AVX2 and VNNI): here
+// one tile and a one-row remainder, over whole quads of blocks, then a block pair and an unpaired
+// last block (224 columns), or quads only with a number of groups that leaves a tail in the bias
+// term (384 columns, groups of 64).
 TEST(Matmul, EightRowTilesEveryFormat) {
   const TileEnginesOff off;
   for (int bits : {2, 3, 4, 5, 6, 8, 0}) {  // 0: mxfp4
@@ -210,12 +211,12 @@ TEST(Matmul, EightRowTilesEveryFormat) {
   }
 }
 
-// 4- and 8-bit products of 4 or more activation rows on AVX-512 VNNI hold each weight row in a
-// lane of its own, 16 rows per tile (row_lanes-inl.h), and 4-bit ones on AVX2 likewise, 8 rows
-// per tile (row_lanes_avx2-inl.h): whole tiles and a partial one (37 rows), tiles of 8 and 4
-// activation rows with remainders, two 8-row tiles sharing one pass on AVX2 (21 rows), and
-// per-group scales of every type transposed 64 (VNNI) or 16 (AVX2) bytes at a time, including
-// a last partial chunk (9, 17 or 34 groups) and more than one chunk.
+// 4- and 8-bit products of 4 or more activation rows hold each weight row in a lane of its own,
+// 16 rows per tile on AVX-512 VNNI (row_lanes-inl.h) and 8 on AVX2 (row_lanes_avx2-inl.h): whole
+// tiles and a partial one (37 rows), tiles of 8 and 4 activation rows with remainders, two 8-row
+// tiles sharing one pass on AVX2 (21 rows), and per-group scales of every type transposed 64 (VNNI)
+// or 16 (AVX2) bytes at a time, including a last partial chunk (9, 17 or 34 groups) and more than
+// one chunk.
 TEST(Matmul, WeightRowsInLanes) {
   const TileEnginesOff off;
   struct Shape {
@@ -259,7 +260,8 @@ TEST(Matmul, LargerShapesSplitAcrossThreads) {
 // and 21 take activation tiles of 4, 8, 8 + 4 and 16 + 4 rows with one-row remainders (the tile
 // engines are off, so that the Highway kernels take every product). Products of fewer than 4
 // activation rows and of 4 or more may take different kernels (weight rows in lanes on AVX-512 VNNI
-// and AVX2), whose sums are ordered differently, so each group is compared within itself.
+// and AVX2; for 8 bits on AVX2 only from 8 rows), whose sums are ordered differently, so each group
+// is compared within itself.
 TEST(Matmul, RowResultsDoNotDependOnTiling) {
   const TileEnginesOff off;
   WeightSpec s;
@@ -281,12 +283,19 @@ TEST(Matmul, RowResultsDoNotDependOnTiling) {
         kernels::matmul(x.data(), m, w.ref, nullptr, y.data());
         return y;
       };
+      auto first_row = [&](int64_t m) {
+        const std::vector<float> y = copies(m);
+        return std::vector<float>(y.begin(), y.begin() + s.rows);
+      };
       const std::vector<float> single = copies(1);
-      const std::vector<float> five = copies(5);
-      const std::vector<float> first_of_five(five.begin(), five.begin() + s.rows);
+      const std::vector<float> first_of_five = first_row(5);
+      const std::vector<float> first_of_nine = first_row(9);
       for (int64_t m : {3, 5, 9, 13, 21}) {
         const std::vector<float> y = copies(m);
-        const std::vector<float>& want = m < 4 ? single : first_of_five;
+        // 8-bit products of 4-7 rows take the row pairs on AVX2, of 8 or more rows in lanes.
+        const std::vector<float>& want = m < 4                 ? single
+                                         : bits == 8 && m >= 8 ? first_of_nine
+                                                               : first_of_five;
         for (int64_t i = 0; i < m; ++i) {
           const std::vector<float> copy(y.begin() + i * s.rows, y.begin() + (i + 1) * s.rows);
           ASSERT_EQ(copy, want) << bits << "-bit, m = " << m << ", activation row " << i;

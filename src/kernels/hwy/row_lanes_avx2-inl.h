@@ -1,13 +1,13 @@
-// 4-bit products of several activation rows (batched decoding, prefill) on AVX2 without VNNI,
-// with each weight row in a 32-bit lane of its own: 8 weight rows are transposed per 32-value
-// block so that a vector holds four codes of each row, and each `vpmaddubsw` multiplies it with
-// one activation quad broadcast from memory. Because a lane belongs to one row, the eight int16
-// pair sums of a block add up in int16 (at most 8 * 2 * 15 * 128 = 30720) before one
-// `vpmaddwd` widens them, and one convert and FMA scale 8 rows at once. On Zen 3 maddubs and
-// maddwd share two pipes, and mul/FMA and convert each share one of them (8 maddubs next to 8
-// of either take 5.5-6 cycles, where separate pipes would take 4 and shared ones 8): the
-// row-pair tiles spend 9 such ops per 128 multiply-adds, this one 6. Included once per SIMD
-// target by quant_matmul_hwy.cc.
+// 4- and 8-bit products of several activation rows (batched decoding, prefill) on AVX2 without
+// VNNI, with each weight row in a 32-bit lane of its own: 8 weight rows are transposed per
+// 32-value block so that a vector holds four codes of each row, and each `vpmaddubsw` multiplies
+// it with one activation quad broadcast from memory. With 4-bit codes, because a lane belongs to
+// one row, the eight int16 pair sums of a block add up in int16 (at most 8 * 2 * 15 * 128 =
+// 30720) before one `vpmaddwd` widens them, and one convert and FMA scale 8 rows at once. On
+// Zen 3 maddubs and maddwd share two pipes, and mul/FMA and convert each share one of them (8
+// maddubs next to 8 of either take 5.5-6 cycles, where separate pipes would take 4 and shared
+// ones 8): the row-pair tiles spend 9 such ops per 128 multiply-adds, this one 6 (8-bit codes:
+// 9.5, LaneTile8Bytes). Included once per SIMD target by quant_matmul_hwy.cc.
 #if defined(MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
 #undef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
@@ -153,13 +153,87 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* t
   }
 }
 
-// 4-bit rows [r0, r1) in tiles of 8 against all activation rows (LaneRowsApply), in slices of
-// activation rows that stay in L2 while the weight rows stream past once per slice.
-template <DType SD>
+// LaneTile8 for 8-bit codes. maddubs needs an unsigned operand, and 255 * 127 twice overflows its
+// int16 pair sums, so each code q is taken as w = q - 128 (q ^ 0x80 read as int8): maddubs
+// multiplies |w| by the activation quad given w's sign (vpsignb), at most 2 * 128 * 127 = 32512.
+// A second pair sum would overflow, so each maddubs has its own maddwd; the 128 * sum(x) the
+// shift leaves out joins the bias (LaneRows8). Per activation row and block: 8 maddubs and 8
+// maddwd on the two multiply pipes; the signs run beside them on the others.
+template <int M, int T = 1>
+HWY_INLINE void LaneTile8Bytes(const uint8_t* codes, int64_t stride, const ActTile* tiles,
+                               int64_t k, int shift, const float* ws, const float* wb,
+                               const uint8_t* next, __m256* out) {
+  for (int i = 0; i < M * T; ++i) out[i] = _mm256_setzero_ps();
+  auto quad = [](const int8_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+  };
+  const __m256i flip = _mm256_set1_epi8(-128);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t s = 0; s < k / 64; ++s) {
+    if (next != nullptr) {
+      for (int j = 0; j < 8; ++j) {
+        _mm_prefetch(reinterpret_cast<const char*>(next + s * 512 + 64 * j), _MM_HINT_T1);
+      }
+    }
+    for (int e = 0; e < 2; ++e) {
+      // w[c]: codes 4c .. 4c + 3 of the block, one row per lane, shifted to signed.
+      __m256i w[8], mag[8];
+      TransposeQuads(codes + s * 64 + 32 * e, stride, w);
+      TransposeQuads(codes + s * 64 + 32 * e + 16, stride, w + 4);
+      for (int c = 0; c < 8; ++c) {
+        w[c] = _mm256_xor_si256(w[c], flip);
+        mag[c] = _mm256_abs_epi8(w[c]);  // -128 stays 0x80: 128 as maddubs reads it
+      }
+      const int64_t b = 2 * s + e;
+      const __m256 wsv = _mm256_loadu_ps(ws + (b >> shift) * kLaneRows8);
+#pragma GCC unroll 16
+      for (int u = 0; u < M * T; ++u) {
+        const ActTile& x = tiles[u / M];
+        const int i = u % M;
+        const int8_t* xi = x.q + s * 64 * M + 64 * i + 32 * e;
+        __m256i p =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(mag[0], _mm256_sign_epi8(quad(xi), w[0])), ones);
+#pragma GCC unroll 7
+        for (int c = 1; c < 8; ++c) {
+          p = _mm256_add_epi32(
+              p, _mm256_madd_epi16(
+                     _mm256_maddubs_epi16(mag[c], _mm256_sign_epi8(quad(xi + 4 * c), w[c])), ones));
+        }
+        out[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
+                                 _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])), out[u]);
+      }
+    }
+  }
+  for (int64_t g = 0; g < (k / kActBlock) >> shift; ++g) {
+    const __m256 wbv = _mm256_loadu_ps(wb + g * kLaneRows8);
+#pragma GCC unroll 16
+    for (int u = 0; u < M * T; ++u) {
+      out[u] = _mm256_fmadd_ps(wbv, _mm256_set1_ps(tiles[u / M].group_sum[g * M + u % M]), out[u]);
+    }
+  }
+}
+
+// The tile kernel of F-bit codes.
+template <int F, int M, int T = 1>
+HWY_INLINE void LaneTile8Of(const uint8_t* codes, int64_t stride, const ActTile* tiles, int64_t k,
+                            int shift, const float* ws, const float* wb, const uint8_t* next,
+                            __m256* out) {
+  if constexpr (F == 4) {
+    LaneTile8<M, T>(codes, stride, tiles, k, shift, ws, wb, next, out);
+  } else {
+    LaneTile8Bytes<M, T>(codes, stride, tiles, k, shift, ws, wb, next, out);
+  }
+}
+
+// 4- or 8-bit rows [r0, r1) in tiles of 8 against all activation rows (LaneRowsApply), in slices
+// of activation rows that stay in L2 while the weight rows stream past once per slice.
+template <int F, DType SD>
 void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
                int64_t r1) {
   const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
-  const int64_t row_bytes = a.k / 2;
+  const int64_t row_bytes = a.k * F / 8;
   const int shift = GroupShift(a);
   thread_local LaneActs acts;
   acts.build(a);
@@ -178,6 +252,9 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
           PaddedTile(data + r * row_bytes, rows, kLaneRows8, row_bytes, last_tile);
       LaneGroupValues8<SD>(w.scales, r, rows, groups, ws);
       LaneGroupValues8<SD>(w.biases, r, rows, groups, wb);
+      if constexpr (F == 8) {
+        for (int64_t j = 0; j < groups * kLaneRows8; ++j) wb[j] += 128.0f * ws[j];
+      }
       const uint8_t* next =
           r + 2 * kLaneRows8 <= r1 ? data + (r + kLaneRows8) * row_bytes : nullptr;
       if (next != nullptr) {
@@ -198,7 +275,7 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
         const ActTile pair[2] = {acts.tile(i0, a.k, nb, groups),
                                  acts.tile(i0 + 8, a.k, nb, groups)};
         __m256 out[16];
-        LaneTile8<8, 2>(codes, row_bytes, pair, a.k, shift, ws, wb, next, out);
+        LaneTile8Of<F, 8, 2>(codes, row_bytes, pair, a.k, shift, ws, wb, next, out);
         store(i0, 16, out);
       }
       LaneActs::for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
@@ -206,7 +283,7 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
         constexpr int M = decltype(tile_rows)::value;
         const ActTile tile = acts.tile(i0, a.k, nb, groups);
         __m256 out[M];
-        LaneTile8<M>(codes, row_bytes, &tile, a.k, shift, ws, wb, next, out);
+        LaneTile8Of<F, M>(codes, row_bytes, &tile, a.k, shift, ws, wb, next, out);
         store(i0, M, out);
       });
     }
