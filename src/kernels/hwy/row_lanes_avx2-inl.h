@@ -91,6 +91,35 @@ HWY_INLINE void LaneGroupValues8(const void* src, int64_t r, int rows, int64_t g
   }
 }
 
+// An activation quad broadcast to every lane.
+HWY_INLINE __m256i BroadcastQuad(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// The lines of the next tile's codes (null: none) that step s of this one reads: `lines` 64-byte
+// lines per step.
+HWY_INLINE void PrefetchNextTile(const uint8_t* next, int64_t s, int lines) {
+  if (next == nullptr) return;
+  for (int j = 0; j < lines; ++j) {
+    _mm_prefetch(reinterpret_cast<const char*>(next + (s * lines + j) * 64), _MM_HINT_T1);
+  }
+}
+
+// out[u] += sum over groups of wb_g * group_sum_g(u), for the activation rows of `tiles`.
+template <int M, int T>
+HWY_INLINE void AddLaneBiasTerms(const ActTile* tiles, int64_t k, int shift, const float* wb,
+                                 __m256* out) {
+  for (int64_t g = 0; g < (k / kActBlock) >> shift; ++g) {
+    const __m256 wbv = _mm256_loadu_ps(wb + g * kLaneRows8);
+#pragma GCC unroll 16
+    for (int u = 0; u < M * T; ++u) {
+      out[u] = _mm256_fmadd_ps(wbv, _mm256_set1_ps(tiles[u / M].group_sum[g * M + u % M]), out[u]);
+    }
+  }
+}
+
 // out[u][l] = row l's product with activation row u of `tiles` (T tiles of M rows), with
 // 4-bit codes: per block the eight maddubs of each row land in its lane and add up in int16, and
 // the f32 scaling is done once per block and activation row. `codes` holds 8 rows `stride` bytes
@@ -101,20 +130,10 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* t
                           int shift, const float* ws, const float* wb, const uint8_t* next,
                           __m256* out) {
   for (int i = 0; i < M * T; ++i) out[i] = _mm256_setzero_ps();
-  auto quad = [](const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-  };
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t s = 0; s < k / 64; ++s) {
-    // The next tile's codes, as many 64-byte lines as this step reads.
-    if (next != nullptr) {
-      for (int j = 0; j < 4; ++j) {
-        _mm_prefetch(reinterpret_cast<const char*>(next + s * 256 + 64 * j), _MM_HINT_T1);
-      }
-    }
+    PrefetchNextTile(next, s, 4);
     for (int e = 0; e < 2; ++e) {
       // Dword c of a block's 16 bytes holds its codes 8c .. 8c + 7: the low nibbles are the
       // even values 4c .. 4c + 3 (CodeOrder::Nibbles stores the pair's even values of block e
@@ -132,25 +151,19 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* t
         const ActTile& x = tiles[u / M];
         const int i = u % M;
         const int8_t* xi = x.q + s * 64 * M + 64 * i + 16 * e;
-        __m256i p = _mm256_maddubs_epi16(w[0], quad(xi));
-        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4], quad(xi + 32)));
+        __m256i p = _mm256_maddubs_epi16(w[0], BroadcastQuad(xi));
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4], BroadcastQuad(xi + 32)));
 #pragma GCC unroll 3
         for (int c = 1; c < 4; ++c) {
-          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[c], quad(xi + 4 * c)));
-          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4 + c], quad(xi + 32 + 4 * c)));
+          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[c], BroadcastQuad(xi + 4 * c)));
+          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4 + c], BroadcastQuad(xi + 32 + 4 * c)));
         }
         const __m256 d = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
         out[u] = _mm256_fmadd_ps(d, _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])), out[u]);
       }
     }
   }
-  for (int64_t g = 0; g < (k / kActBlock) >> shift; ++g) {
-    const __m256 wbv = _mm256_loadu_ps(wb + g * kLaneRows8);
-#pragma GCC unroll 16
-    for (int u = 0; u < M * T; ++u) {
-      out[u] = _mm256_fmadd_ps(wbv, _mm256_set1_ps(tiles[u / M].group_sum[g * M + u % M]), out[u]);
-    }
-  }
+  AddLaneBiasTerms<M, T>(tiles, k, shift, wb, out);
 }
 
 // LaneTile8 for 8-bit codes. maddubs needs an unsigned operand, and 255 * 127 twice overflows its
@@ -164,19 +177,10 @@ HWY_INLINE void LaneTile8Bytes(const uint8_t* codes, int64_t stride, const ActTi
                                int64_t k, int shift, const float* ws, const float* wb,
                                const uint8_t* next, __m256* out) {
   for (int i = 0; i < M * T; ++i) out[i] = _mm256_setzero_ps();
-  auto quad = [](const int8_t* p) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    return _mm256_set1_epi32(v);
-  };
   const __m256i flip = _mm256_set1_epi8(-128);
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t s = 0; s < k / 64; ++s) {
-    if (next != nullptr) {
-      for (int j = 0; j < 8; ++j) {
-        _mm_prefetch(reinterpret_cast<const char*>(next + s * 512 + 64 * j), _MM_HINT_T1);
-      }
-    }
+    PrefetchNextTile(next, s, 8);
     for (int e = 0; e < 2; ++e) {
       // w[c]: codes 4c .. 4c + 3 of the block, one row per lane, shifted to signed.
       __m256i w[8], mag[8];
@@ -193,26 +197,21 @@ HWY_INLINE void LaneTile8Bytes(const uint8_t* codes, int64_t stride, const ActTi
         const ActTile& x = tiles[u / M];
         const int i = u % M;
         const int8_t* xi = x.q + s * 64 * M + 64 * i + 32 * e;
-        __m256i p =
-            _mm256_madd_epi16(_mm256_maddubs_epi16(mag[0], _mm256_sign_epi8(quad(xi), w[0])), ones);
+        __m256i p = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(mag[0], _mm256_sign_epi8(BroadcastQuad(xi), w[0])), ones);
 #pragma GCC unroll 7
         for (int c = 1; c < 8; ++c) {
           p = _mm256_add_epi32(
-              p, _mm256_madd_epi16(
-                     _mm256_maddubs_epi16(mag[c], _mm256_sign_epi8(quad(xi + 4 * c), w[c])), ones));
+              p, _mm256_madd_epi16(_mm256_maddubs_epi16(
+                                       mag[c], _mm256_sign_epi8(BroadcastQuad(xi + 4 * c), w[c])),
+                                   ones));
         }
         out[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
                                  _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])), out[u]);
       }
     }
   }
-  for (int64_t g = 0; g < (k / kActBlock) >> shift; ++g) {
-    const __m256 wbv = _mm256_loadu_ps(wb + g * kLaneRows8);
-#pragma GCC unroll 16
-    for (int u = 0; u < M * T; ++u) {
-      out[u] = _mm256_fmadd_ps(wbv, _mm256_set1_ps(tiles[u / M].group_sum[g * M + u % M]), out[u]);
-    }
-  }
+  AddLaneBiasTerms<M, T>(tiles, k, shift, wb, out);
 }
 
 // The tile kernel of F-bit codes.
