@@ -117,8 +117,8 @@ void AtomicFileWriter::write_all(const char* p, size_t size) {
 }
 
 // Every write() lands on a kChunk boundary with a whole number of chunks: the page cache then
-// keeps the file in 2 MiB folios (ext4 on Linux 6.16 and later), which a later mmap maps with
-// 2 MiB pages. Unaligned writes (a safetensors header of any length, then tensor after tensor)
+// keeps the file in 2 MiB folios (so ext4 does on Linux 6.18, measured), which a later mmap maps
+// with 2 MiB pages. Unaligned writes (a safetensors header of any length, then tensor after tensor)
 // leave it in 4 KiB pages. Weights read through 2 MiB pages stream faster: docs/benchmarks.md,
 // session 20.
 void AtomicFileWriter::write(const void* data, size_t size) {
