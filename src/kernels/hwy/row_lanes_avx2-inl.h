@@ -170,7 +170,7 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* t
 // int16 pair sums, so each code q is taken as w = q - 128 (q ^ 0x80 read as int8): maddubs
 // multiplies |w| by the activation quad given w's sign (vpsignb), at most 2 * 128 * 127 = 32512.
 // A second pair sum would overflow, so each maddubs has its own maddwd; the 128 * sum(x) the
-// shift leaves out joins the bias (LaneRows8). Per activation row and block: 8 maddubs and 8
+// shift leaves out joins the bias (FoldShiftedCodes). Per activation row and block: 8 maddubs and 8
 // maddwd on the two multiply pipes; the signs run beside them on the others.
 template <int M, int T = 1>
 HWY_INLINE void LaneTile8Bytes(const uint8_t* codes, int64_t stride, const ActTile* tiles,
@@ -251,9 +251,7 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
           PaddedTile(data + r * row_bytes, rows, kLaneRows8, row_bytes, last_tile);
       LaneGroupValues8<SD>(w.scales, r, rows, groups, ws);
       LaneGroupValues8<SD>(w.biases, r, rows, groups, wb);
-      if constexpr (F == 8) {
-        for (int64_t j = 0; j < groups * kLaneRows8; ++j) wb[j] += 128.0f * ws[j];
-      }
+      FoldShiftedCodes<F>(ws, groups * kLaneRows8, wb);
       const uint8_t* next =
           r + 2 * kLaneRows8 <= r1 ? data + (r + kLaneRows8) * row_bytes : nullptr;
       if (next != nullptr) {
