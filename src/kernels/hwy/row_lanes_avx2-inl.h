@@ -98,6 +98,24 @@ HWY_INLINE __m256i BroadcastQuad(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
+// The 4 activation quads at p .. p + 15, each broadcast to every lane. kShuffle: one 16-byte
+// broadcast and 4 in-lane shuffles instead of 4 dword broadcasts, trading loads for shuffles on
+// pipes of their own. That pays where loads are short: with 16 activation rows a tile spills its
+// weight vectors and accumulators, and reloads them per row (session 21 of docs/benchmarks.md).
+template <bool kShuffle>
+HWY_INLINE void BroadcastQuads(const int8_t* p, __m256i* x) {
+  if constexpr (kShuffle) {
+    const __m256i v =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    x[0] = _mm256_shuffle_epi32(v, 0x00);
+    x[1] = _mm256_shuffle_epi32(v, 0x55);
+    x[2] = _mm256_shuffle_epi32(v, 0xAA);
+    x[3] = _mm256_shuffle_epi32(v, 0xFF);
+  } else {
+    for (int c = 0; c < 4; ++c) x[c] = BroadcastQuad(p + 4 * c);
+  }
+}
+
 // The lines of the next tile's codes (null: none) that step s of this one reads: `lines` 64-byte
 // lines per step.
 HWY_INLINE void PrefetchNextTile(const uint8_t* next, int64_t s, int lines) {
@@ -151,12 +169,16 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* t
         const ActTile& x = tiles[u / M];
         const int i = u % M;
         const int8_t* xi = x.q + s * 64 * M + 64 * i + 16 * e;
-        __m256i p = _mm256_maddubs_epi16(w[0], BroadcastQuad(xi));
-        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4], BroadcastQuad(xi + 32)));
+        // Shuffling all 8 quads was slower; shuffling with 8 activation rows no faster.
+        __m256i xq[8];
+        BroadcastQuads<(T == 2)>(xi, xq);
+        BroadcastQuads<false>(xi + 32, xq + 4);
+        __m256i p = _mm256_maddubs_epi16(w[0], xq[0]);
+        p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4], xq[4]));
 #pragma GCC unroll 3
         for (int c = 1; c < 4; ++c) {
-          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[c], BroadcastQuad(xi + 4 * c)));
-          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4 + c], BroadcastQuad(xi + 32 + 4 * c)));
+          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[c], xq[c]));
+          p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[4 + c], xq[4 + c]));
         }
         const __m256 d = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
         out[u] = _mm256_fmadd_ps(d, _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])), out[u]);

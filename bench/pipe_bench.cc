@@ -1,0 +1,167 @@
+// How many of the int8 kernels' instructions one core retires per cycle, alone and in pairs, so
+// that a kernel's cycle count can be set against its machine's pipes (docs/benchmarks.md,
+// session 21). Each case runs blocks of 8 independent instructions written in assembly (the
+// compiler would merge or drop repeated intrinsics on the same inputs); `per_cycle` divides the
+// instructions retired per second by the clock, measured by a chain of dependent adds (one
+// cycle each). x86-64 with AVX2 only: elsewhere the binary has no cases, and on CPUs without
+// AVX2 every case reports an error instead of a figure.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+
+namespace {
+
+#if defined(__x86_64__)
+constexpr int64_t kBlocks = 1 << 20;
+
+alignas(64) char g_buffer[4096];
+
+#define MLXLM_CLOBBERS "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7"
+
+// Cycles per second: 4 dependent adds per loop iteration, one cycle each.
+double clock_hz() {
+  static const double hz = [] {
+    constexpr int64_t kAdds = int64_t{1} << 30;
+    const auto t0 = std::chrono::steady_clock::now();
+    int64_t v = 0;
+    for (int64_t i = 0; i < kAdds; i += 4) {
+      asm volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(v));
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return static_cast<double>(kAdds) / s;
+  }();
+  return hz;
+}
+
+// Runs `block` (`per_block` independent instructions) kBlocks times per iteration and
+// reports instructions per cycle.
+template <typename Block>
+void RunBlocks(benchmark::State& state, int per_block, Block block) {
+  if (!__builtin_cpu_supports("avx2")) {
+    state.SkipWithError("needs AVX2");
+    return;
+  }
+  const double hz = clock_hz();
+  // Zero inputs and accumulators: denormal floats could take a slow path.
+  asm volatile("vzeroall" ::: MLXLM_CLOBBERS, "xmm8", "xmm9");
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t blocks = 0;
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kBlocks; ++i) block();
+    blocks += kBlocks;
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  state.counters["per_cycle"] = static_cast<double>(blocks * per_block) / (s * hz);
+  state.counters["GHz"] = hz * 1e-9;
+}
+
+// `op` (an instruction up to its destination) into ymm0 .. ymm7.
+#define MLXLM_TO_EIGHT(op)                                                           \
+  op "%%ymm0\n\t" op "%%ymm1\n\t" op "%%ymm2\n\t" op "%%ymm3\n\t" op "%%ymm4\n\t" op \
+     "%%ymm5\n\t" op "%%ymm6\n\t" op "%%ymm7\n\t"
+
+void BM_LoadVector(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(
+        "vmovdqu (%0), %%ymm0\n\tvmovdqu 32(%0), %%ymm1\n\tvmovdqu 64(%0), %%ymm2\n\t"
+        "vmovdqu 96(%0), %%ymm3\n\tvmovdqu 128(%0), %%ymm4\n\tvmovdqu 160(%0), %%ymm5\n\t"
+        "vmovdqu 192(%0), %%ymm6\n\tvmovdqu 224(%0), %%ymm7" ::"r"(g_buffer)
+        : MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_LoadVector);
+
+void BM_BroadcastDword(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(
+        "vpbroadcastd (%0), %%ymm0\n\tvpbroadcastd 4(%0), %%ymm1\n\tvpbroadcastd 8(%0), %%ymm2\n\t"
+        "vpbroadcastd 12(%0), %%ymm3\n\tvpbroadcastd 16(%0), %%ymm4\n\t"
+        "vpbroadcastd 20(%0), %%ymm5\n\tvpbroadcastd 24(%0), %%ymm6\n\t"
+        "vpbroadcastd 28(%0), %%ymm7" ::"r"(g_buffer)
+        : MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_BroadcastDword);
+
+void BM_MaddUbs(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(MLXLM_TO_EIGHT("vpmaddubsw %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_MaddUbs);
+
+void BM_MaddWords(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(MLXLM_TO_EIGHT("vpmaddwd %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_MaddWords);
+
+void BM_AddWords(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(MLXLM_TO_EIGHT("vpaddw %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_AddWords);
+
+void BM_ShuffleDwords(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(MLXLM_TO_EIGHT("vpshufd $0x55, %%ymm8, ")::: MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_ShuffleDwords);
+
+void BM_ConvertToFloat(benchmark::State& state) {
+  RunBlocks(state, 8, [] { asm volatile(MLXLM_TO_EIGHT("vcvtdq2ps %%ymm8, ")::: MLXLM_CLOBBERS); });
+}
+BENCHMARK(BM_ConvertToFloat);
+
+// Eight accumulators, each FMA's own chain: latency 4 allows 2 per cycle.
+void BM_Fma(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(MLXLM_TO_EIGHT("vfmadd231ps %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_Fma);
+
+// Pairs: 4 maddubs beside 4 independent instructions of another kind. per_cycle near 4 says the
+// other kind runs beside maddubs on pipes of its own; near 2, that it takes the maddubs pipes (or
+// delays them as much). On Zen 3, vpaddw beside maddubs falls to 1.7-2.3 while vpaddd keeps 3.8.
+void BM_MaddUbsBesideBroadcast(benchmark::State& state) {
+  RunBlocks(state, 8, [] {
+    asm volatile(
+        "vpmaddubsw %%ymm8, %%ymm9, %%ymm0\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm1\n\t"
+        "vpmaddubsw %%ymm8, %%ymm9, %%ymm2\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm3\n\t"
+        "vpbroadcastd (%0), %%ymm4\n\tvpbroadcastd 4(%0), %%ymm5\n\t"
+        "vpbroadcastd 8(%0), %%ymm6\n\tvpbroadcastd 12(%0), %%ymm7" ::"r"(g_buffer)
+        : MLXLM_CLOBBERS);
+  });
+}
+BENCHMARK(BM_MaddUbsBesideBroadcast);
+
+#define MLXLM_BESIDE_MADDUBS(name, op)                                                    \
+  void name(benchmark::State& state) {                                                    \
+    RunBlocks(state, 8, [] {                                                              \
+      asm volatile(                                                                       \
+          "vpmaddubsw %%ymm8, %%ymm9, %%ymm0\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm1\n\t"    \
+          "vpmaddubsw %%ymm8, %%ymm9, %%ymm2\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm3\n\t" op \
+          "%%ymm4\n\t" op "%%ymm5\n\t" op "%%ymm6\n\t" op "%%ymm7" ::                     \
+              : MLXLM_CLOBBERS);                                                          \
+    });                                                                                   \
+  }                                                                                       \
+  BENCHMARK(name)
+
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideShuffle, "vpshufd $0x55, %%ymm8, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideAddWords, "vpaddw %%ymm8, %%ymm9, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideMaddWords, "vpmaddwd %%ymm8, %%ymm9, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideConvert, "vcvtdq2ps %%ymm8, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideMultiply, "vmulps %%ymm8, %%ymm9, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideAddDwords, "vpaddd %%ymm8, %%ymm9, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideAnd, "vpand %%ymm8, %%ymm9, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideAddFloats, "vaddps %%ymm8, %%ymm9, ");
+#endif  // __x86_64__
+
+}  // namespace
+
+BENCHMARK_MAIN();
