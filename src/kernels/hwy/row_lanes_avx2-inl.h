@@ -188,6 +188,49 @@ HWY_INLINE void LaneTile8(const uint8_t* codes, int64_t stride, const ActTile* t
   AddLaneBiasTerms<M, T>(tiles, k, shift, wb, out);
 }
 
+// The int32 products of G activation rows (xi, xi + 64, ..., 1, 4 or 8 of them) with a block's 8
+// quads of 8-bit codes w (shifted to signed) and their magnitudes mag, as LaneTile8Bytes takes
+// them: quads outer, rows inner, so that each quad's two vectors are loaded once for all rows and
+// the sums stay in registers.
+template <int G>
+HWY_INLINE void QuadDots(const __m256i* w, const __m256i* mag, const int8_t* xi, __m256i* sums) {
+  static_assert(G == 1 || G == 4 || G == 8);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i p0 = _mm256_setzero_si256(), p1 = p0, p2 = p0, p3 = p0, p4 = p0, p5 = p0, p6 = p0,
+          p7 = p0;
+#pragma GCC unroll 8
+  for (int c = 0; c < 8; ++c) {
+    const __m256i wc = _mm256_load_si256(w + c), mc = _mm256_load_si256(mag + c);
+    auto add_dot = [&](__m256i& sum, int row) {
+      const __m256i x = _mm256_sign_epi8(BroadcastQuad(xi + 64 * row + 4 * c), wc);
+      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(mc, x), ones));
+    };
+    add_dot(p0, 0);
+    if constexpr (G >= 4) {
+      add_dot(p1, 1);
+      add_dot(p2, 2);
+      add_dot(p3, 3);
+    }
+    if constexpr (G == 8) {
+      add_dot(p4, 4);
+      add_dot(p5, 5);
+      add_dot(p6, 6);
+      add_dot(p7, 7);
+    }
+    // Each quad's sums complete before the next quad: left free, the compiler reassociates the
+    // additions to the end and holds every product at once, on the stack.
+    if constexpr (G == 8) {
+      asm("" : "+x"(p0), "+x"(p1), "+x"(p2), "+x"(p3), "+x"(p4), "+x"(p5), "+x"(p6), "+x"(p7));
+    } else if constexpr (G == 4) {
+      asm("" : "+x"(p0), "+x"(p1), "+x"(p2), "+x"(p3));
+    } else {
+      asm("" : "+x"(p0));
+    }
+  }
+  const __m256i all[8] = {p0, p1, p2, p3, p4, p5, p6, p7};
+  for (int j = 0; j < G; ++j) sums[j] = all[j];
+}
+
 // LaneTile8 for 8-bit codes. maddubs needs an unsigned operand, and 255 * 127 twice overflows its
 // int16 pair sums, so each code q is taken as w = q - 128 (q ^ 0x80 read as int8): maddubs
 // multiplies |w| by the activation quad given w's sign (vpsignb), at most 2 * 128 * 127 = 32512.
@@ -198,38 +241,41 @@ template <int M, int T = 1>
 HWY_INLINE void LaneTile8Bytes(const uint8_t* codes, int64_t stride, const ActTile* tiles,
                                int64_t k, int shift, const float* ws, const float* wb,
                                const uint8_t* next, __m256* out) {
+  // The accumulators stay in memory (one load and store per row and block), leaving the
+  // registers to the 8 rows' integer sums.
+  asm("" : "+r"(out));
   for (int i = 0; i < M * T; ++i) out[i] = _mm256_setzero_ps();
   const __m256i flip = _mm256_set1_epi8(-128);
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t s = 0; s < k / 64; ++s) {
     PrefetchNextTile(next, s, 8);
     for (int e = 0; e < 2; ++e) {
-      // w[c]: codes 4c .. 4c + 3 of the block, one row per lane, shifted to signed.
-      __m256i w[8], mag[8];
-      TransposeQuads(codes + s * 64 + 32 * e, stride, w);
-      TransposeQuads(codes + s * 64 + 32 * e + 16, stride, w + 4);
+      // w[c]: codes 4c .. 4c + 3 of the block, one row per lane, shifted to signed; mag[c]
+      // their magnitudes.
+      alignas(32) __m256i quads[16];
+      TransposeQuads(codes + s * 64 + 32 * e, stride, quads);
+      TransposeQuads(codes + s * 64 + 32 * e + 16, stride, quads + 4);
       for (int c = 0; c < 8; ++c) {
-        w[c] = _mm256_xor_si256(w[c], flip);
-        mag[c] = _mm256_abs_epi8(w[c]);  // -128 stays 0x80: 128 as maddubs reads it
+        quads[c] = _mm256_xor_si256(quads[c], flip);
+        quads[8 + c] = _mm256_abs_epi8(quads[c]);  // -128 stays 0x80: 128 as maddubs reads it
       }
+      // Read back through a pointer the compiler cannot see through, so that each quad is
+      // loaded where it is used instead of 16 vectors held across the tile's rows.
+      const __m256i* w = quads;
+      asm("" : "+r"(w) : "m"(quads));
+      const __m256i* mag = w + 8;
       const int64_t b = 2 * s + e;
       const __m256 wsv = _mm256_loadu_ps(ws + (b >> shift) * kLaneRows8);
-#pragma GCC unroll 16
-      for (int u = 0; u < M * T; ++u) {
-        const ActTile& x = tiles[u / M];
-        const int i = u % M;
-        const int8_t* xi = x.q + s * 64 * M + 64 * i + 32 * e;
-        __m256i p = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(mag[0], _mm256_sign_epi8(BroadcastQuad(xi), w[0])), ones);
-#pragma GCC unroll 7
-        for (int c = 1; c < 8; ++c) {
-          p = _mm256_add_epi32(
-              p, _mm256_madd_epi16(_mm256_maddubs_epi16(
-                                       mag[c], _mm256_sign_epi8(BroadcastQuad(xi + 4 * c), w[c])),
-                                   ones));
+      constexpr int kGroup = std::min(8, M * T);  // one tile: M is 8, 4 or 1
+      for (int u0 = 0; u0 < M * T; u0 += kGroup) {
+        const ActTile& x = tiles[u0 / M];
+        const int i0 = u0 % M;
+        __m256i p[kGroup];
+        QuadDots<kGroup>(w, mag, x.q + s * 64 * M + 64 * i0 + 32 * e, p);
+        for (int j = 0; j < kGroup; ++j) {
+          const float xs = x.scale[b * M + i0 + j];
+          out[u0 + j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p[j]),
+                                        _mm256_mul_ps(wsv, _mm256_set1_ps(xs)), out[u0 + j]);
         }
-        out[u] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p),
-                                 _mm256_mul_ps(wsv, _mm256_set1_ps(x.scale[b * M + i])), out[u]);
       }
     }
   }
