@@ -127,7 +127,8 @@ BENCHMARK(BM_Fma);
 
 // Pairs: 4 maddubs beside 4 independent instructions of another kind. per_cycle near 4 says the
 // other kind runs beside maddubs on pipes of its own; near 2, that it takes the maddubs pipes (or
-// delays them as much). On Zen 3, vpaddw beside maddubs falls to 1.7-2.3 while vpaddd keeps 3.8.
+// delays them as much). Pair figures move with other load on the core: compare runs made in the
+// same minutes.
 void BM_MaddUbsBesideBroadcast(benchmark::State& state) {
   RunBlocks(state, 8, [] {
     asm volatile(
