@@ -84,46 +84,20 @@ void BM_BroadcastDword(benchmark::State& state) {
 }
 BENCHMARK(BM_BroadcastDword);
 
-void BM_MaddUbs(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(MLXLM_TO_EIGHT("vpmaddubsw %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_MaddUbs);
+// 8 of one register-to-register instruction (`op`: up to its destination).
+#define MLXLM_ALONE(name, op)                                                        \
+  void name(benchmark::State& state) {                                               \
+    RunBlocks(state, 8, [] { asm volatile(MLXLM_TO_EIGHT(op)::: MLXLM_CLOBBERS); }); \
+  }                                                                                  \
+  BENCHMARK(name)
 
-void BM_MaddWords(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(MLXLM_TO_EIGHT("vpmaddwd %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_MaddWords);
-
-void BM_AddWords(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(MLXLM_TO_EIGHT("vpaddw %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_AddWords);
-
-void BM_ShuffleDwords(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(MLXLM_TO_EIGHT("vpshufd $0x55, %%ymm8, ")::: MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_ShuffleDwords);
-
-void BM_ConvertToFloat(benchmark::State& state) {
-  RunBlocks(state, 8, [] { asm volatile(MLXLM_TO_EIGHT("vcvtdq2ps %%ymm8, ")::: MLXLM_CLOBBERS); });
-}
-BENCHMARK(BM_ConvertToFloat);
-
+MLXLM_ALONE(BM_MaddUbs, "vpmaddubsw %%ymm8, %%ymm9, ");
+MLXLM_ALONE(BM_MaddWords, "vpmaddwd %%ymm8, %%ymm9, ");
+MLXLM_ALONE(BM_AddWords, "vpaddw %%ymm8, %%ymm9, ");
+MLXLM_ALONE(BM_ShuffleDwords, "vpshufd $0x55, %%ymm8, ");
+MLXLM_ALONE(BM_ConvertToFloat, "vcvtdq2ps %%ymm8, ");
 // Eight accumulators, each FMA's own chain: latency 4 allows 2 per cycle.
-void BM_Fma(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(MLXLM_TO_EIGHT("vfmadd231ps %%ymm8, %%ymm9, ")::: MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_Fma);
+MLXLM_ALONE(BM_Fma, "vfmadd231ps %%ymm8, %%ymm9, ");
 
 // Pairs: 4 maddubs beside 4 independent instructions of another kind. per_cycle near 4 says the
 // other kind runs beside maddubs on pipes of its own; near 2, that it takes the maddubs pipes (or
