@@ -61,28 +61,22 @@ void RunBlocks(benchmark::State& state, int per_block, Block block) {
   op "%%ymm0\n\t" op "%%ymm1\n\t" op "%%ymm2\n\t" op "%%ymm3\n\t" op "%%ymm4\n\t" op \
      "%%ymm5\n\t" op "%%ymm6\n\t" op "%%ymm7\n\t"
 
-void BM_LoadVector(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(
-        "vmovdqu (%0), %%ymm0\n\tvmovdqu 32(%0), %%ymm1\n\tvmovdqu 64(%0), %%ymm2\n\t"
-        "vmovdqu 96(%0), %%ymm3\n\tvmovdqu 128(%0), %%ymm4\n\tvmovdqu 160(%0), %%ymm5\n\t"
-        "vmovdqu 192(%0), %%ymm6\n\tvmovdqu 224(%0), %%ymm7" ::"r"(g_buffer)
-        : MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_LoadVector);
+// 8 instructions reading g_buffer (`text`: the whole block, the buffer as %0).
+#define MLXLM_FROM_BUFFER(name, text)                                                 \
+  void name(benchmark::State& state) {                                                \
+    RunBlocks(state, 8, [] { asm volatile(text ::"r"(g_buffer) : MLXLM_CLOBBERS); }); \
+  }                                                                                   \
+  BENCHMARK(name)
 
-void BM_BroadcastDword(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(
-        "vpbroadcastd (%0), %%ymm0\n\tvpbroadcastd 4(%0), %%ymm1\n\tvpbroadcastd 8(%0), %%ymm2\n\t"
-        "vpbroadcastd 12(%0), %%ymm3\n\tvpbroadcastd 16(%0), %%ymm4\n\t"
-        "vpbroadcastd 20(%0), %%ymm5\n\tvpbroadcastd 24(%0), %%ymm6\n\t"
-        "vpbroadcastd 28(%0), %%ymm7" ::"r"(g_buffer)
-        : MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_BroadcastDword);
+MLXLM_FROM_BUFFER(BM_LoadVector,
+                  "vmovdqu (%0), %%ymm0\n\tvmovdqu 32(%0), %%ymm1\n\tvmovdqu 64(%0), %%ymm2\n\t"
+                  "vmovdqu 96(%0), %%ymm3\n\tvmovdqu 128(%0), %%ymm4\n\tvmovdqu 160(%0), %%ymm5\n\t"
+                  "vmovdqu 192(%0), %%ymm6\n\tvmovdqu 224(%0), %%ymm7");
+MLXLM_FROM_BUFFER(BM_BroadcastDword,
+                  "vpbroadcastd (%0), %%ymm0\n\tvpbroadcastd 4(%0), %%ymm1\n\t"
+                  "vpbroadcastd 8(%0), %%ymm2\n\tvpbroadcastd 12(%0), %%ymm3\n\t"
+                  "vpbroadcastd 16(%0), %%ymm4\n\tvpbroadcastd 20(%0), %%ymm5\n\t"
+                  "vpbroadcastd 24(%0), %%ymm6\n\tvpbroadcastd 28(%0), %%ymm7");
 
 // 8 of one register-to-register instruction (`op`: up to its destination).
 #define MLXLM_ALONE(name, op)                                                        \
@@ -103,17 +97,11 @@ MLXLM_ALONE(BM_Fma, "vfmadd231ps %%ymm8, %%ymm9, ");
 // other kind runs beside maddubs on pipes of its own; near 2, that it takes the maddubs pipes (or
 // delays them as much). Pair figures move with other load on the core: compare runs made in the
 // same minutes.
-void BM_MaddUbsBesideBroadcast(benchmark::State& state) {
-  RunBlocks(state, 8, [] {
-    asm volatile(
-        "vpmaddubsw %%ymm8, %%ymm9, %%ymm0\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm1\n\t"
-        "vpmaddubsw %%ymm8, %%ymm9, %%ymm2\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm3\n\t"
-        "vpbroadcastd (%0), %%ymm4\n\tvpbroadcastd 4(%0), %%ymm5\n\t"
-        "vpbroadcastd 8(%0), %%ymm6\n\tvpbroadcastd 12(%0), %%ymm7" ::"r"(g_buffer)
-        : MLXLM_CLOBBERS);
-  });
-}
-BENCHMARK(BM_MaddUbsBesideBroadcast);
+MLXLM_FROM_BUFFER(BM_MaddUbsBesideBroadcast,
+                  "vpmaddubsw %%ymm8, %%ymm9, %%ymm0\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm1\n\t"
+                  "vpmaddubsw %%ymm8, %%ymm9, %%ymm2\n\tvpmaddubsw %%ymm8, %%ymm9, %%ymm3\n\t"
+                  "vpbroadcastd (%0), %%ymm4\n\tvpbroadcastd 4(%0), %%ymm5\n\t"
+                  "vpbroadcastd 8(%0), %%ymm6\n\tvpbroadcastd 12(%0), %%ymm7");
 
 #define MLXLM_BESIDE_MADDUBS(name, op)                                                    \
   void name(benchmark::State& state) {                                                    \
