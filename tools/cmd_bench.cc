@@ -12,6 +12,7 @@
 #include "base/timer.h"
 #include "commands.h"
 #include "kernels/simd_targets.h"
+#include "kernels/weight_stream.h"
 #include "mlxlm/batch.h"
 #include "models/registry.h"
 
@@ -28,6 +29,40 @@ struct Trial {
   double prompt_tps = 0;
   double generation_tps = 0;
   double total_time = 0;
+};
+
+// The bandwidth floor of decoding (--floor): one step reads every weight once plus each
+// sequence's keys and values, so at best it takes those bytes over the read bandwidth, measured
+// on the weights themselves (the same bytes, pages and threads) just before and after a trial.
+class Floor {
+ public:
+  explicit Floor(const Model& model) : weights_(model.step_weights()) {
+    for (const auto& w : weights_) weight_bytes_ += static_cast<double>(kernels::weight_bytes(w));
+  }
+
+  // Read bandwidth in bytes/s: the best of three reads, so that a moment's interference with
+  // the reads does not lower the floor.
+  double read_bandwidth() const {
+    double best = 0;
+    for (int i = 0; i < 3; ++i) {
+      Timer t;
+      sink_ += kernels::stream_weights(weights_);
+      best = std::max(best, weight_bytes_ / t.seconds());
+    }
+    return best;
+  }
+
+  // Bytes one decoding step of `batch` sequences reads, averaged over `gen` steps after a
+  // `prompt`-token prefill (step i attends to prompt + i + 1 positions).
+  double step_bytes(const ModelInfo& info, int batch, int prompt, int gen) const {
+    const double positions = prompt + (gen + 1) / 2.0;
+    return weight_bytes_ + batch * positions * static_cast<double>(info.kv_bytes_per_token);
+  }
+
+ private:
+  std::vector<kernels::WeightRef> weights_;
+  double weight_bytes_ = 0;
+  mutable uint64_t sink_ = 0;  // keeps the reads' results alive
 };
 
 // One prompt of `prompt` tokens, then `gen` greedy decoding steps (EOS never stops it).
@@ -92,6 +127,10 @@ int run_bench(int argc, char** argv) {
   app.add_option("--prefill-step-size", prefill_step_size,
                  "prompt tokens per forward pass when batching")
       ->check(CLI::PositiveNumber);
+  bool floor = false;
+  app.add_flag("--floor", floor,
+               "also measure the read bandwidth on the weights before and after each trial and "
+               "report generation as a share of the bandwidth floor");
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) ThreadPool::set_num_threads(threads);
@@ -120,19 +159,35 @@ int run_bench(int argc, char** argv) {
     trial();
     std::printf("Timing with prompt_tokens=%d, generation_tokens=%d, batch_size=%d.\n",
                 prompt_tokens, gen_tokens, batch);
+    const Floor bandwidth_floor(*model);
+    const double step_bytes =
+        bandwidth_floor.step_bytes(model->info(), batch, prompt_tokens, gen_tokens);
     Trial sum;
+    double share_sum = 0;
     for (int i = 0; i < trials; ++i) {
+      const double before = floor ? bandwidth_floor.read_bandwidth() : 0;
       Trial t = trial();
+      const double after = floor ? bandwidth_floor.read_bandwidth() : 0;
       const double peak = static_cast<double>(peak_memory_bytes()) / 1e9;
       std::printf(
           "Trial %d:  prompt_tps=%.3f, generation_tps=%.3f, peak_memory=%.3f, "
           "total_time=%.3f\n",
           i + 1, t.prompt_tps, t.generation_tps, peak, t.total_time);
+      if (floor) {
+        const double floor_tps = batch * (before + after) / 2 / step_bytes;
+        share_sum += t.generation_tps / floor_tps;
+        std::printf(
+            "  floor: read_bandwidth=%.2f/%.2f GB/s (before/after), step_bytes=%.6f GB, "
+            "floor_tps=%.3f, of_floor=%.1f%%\n",
+            before / 1e9, after / 1e9, step_bytes / 1e9, floor_tps,
+            100 * t.generation_tps / floor_tps);
+      }
       std::fflush(stdout);
       sum.prompt_tps += t.prompt_tps;
       sum.generation_tps += t.generation_tps;
       sum.total_time += t.total_time;
     }
+    if (floor) std::printf("Floor: of_floor=%.1f%% (mean)\n", 100 * share_sum / trials);
     std::printf("Averages: prompt_tps=%.3f, generation_tps=%.3f, peak_memory=%.3f\n",
                 sum.prompt_tps / trials, sum.generation_tps / trials,
                 static_cast<double>(peak_memory_bytes()) / 1e9);

@@ -63,20 +63,32 @@ void dequantize_row(const WeightRef& w, int64_t row, float* dst) {
   }
 }
 
-int64_t weight_bytes(const WeightRef& w) {
+std::vector<std::span<const uint8_t>> weight_ranges(const WeightRef& w) {
+  auto range = [](const void* p, int64_t bytes) {
+    return std::span<const uint8_t>(static_cast<const uint8_t*>(p), static_cast<size_t>(bytes));
+  };
   switch (w.format) {
     case WeightFormat::F32:
-      return w.rows * w.cols * 4;
+      return {range(w.data, w.rows * w.cols * 4)};
     case WeightFormat::F16:
     case WeightFormat::BF16:
-      return w.rows * w.cols * 2;
-    case WeightFormat::Affine:
-      return w.rows * w.cols * w.bits / 8 +
-             2 * w.rows * (w.cols / w.group_size) * static_cast<int64_t>(dtype_size(w.scale_dtype));
+      return {range(w.data, w.rows * w.cols * 2)};
+    case WeightFormat::Affine: {
+      const int64_t group_values = w.rows * (w.cols / w.group_size);
+      const auto scale_bytes = group_values * static_cast<int64_t>(dtype_size(w.scale_dtype));
+      return {range(w.data, w.rows * w.cols * w.bits / 8), range(w.scales, scale_bytes),
+              range(w.biases, scale_bytes)};
+    }
     case WeightFormat::MxFp4:
-      return w.rows * w.cols / 2 + w.rows * w.cols / 32;
+      return {range(w.data, w.rows * w.cols / 2), range(w.scales, w.rows * w.cols / 32)};
   }
-  return 0;
+  return {};
+}
+
+int64_t weight_bytes(const WeightRef& w) {
+  int64_t bytes = 0;
+  for (const auto& r : weight_ranges(w)) bytes += static_cast<int64_t>(r.size());
+  return bytes;
 }
 
 }  // namespace mlxlm::kernels

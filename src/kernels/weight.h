@@ -2,6 +2,8 @@
 // A borrowed weight matrix in any storage format the kernels consume. Quantized weights are a
 // format of the same matrix, never a different code path in the models.
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "tensor/dtype.h"
 
@@ -31,6 +33,9 @@ struct WeightRef {
 
 // Writes row `row` of `w` as f32 values into dst[0, w.cols).
 void dequantize_row(const WeightRef& w, int64_t row, float* dst);
+
+// The memory `w` occupies: its values or codes, then its scales and biases where it has them.
+std::vector<std::span<const uint8_t>> weight_ranges(const WeightRef& w);
 
 // Bytes the weight occupies (codes + scales + biases), for memory accounting and benchmarks.
 int64_t weight_bytes(const WeightRef& w);

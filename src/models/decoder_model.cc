@@ -20,6 +20,8 @@ DecoderModel::DecoderModel(std::string model_type, const TransformerArgs& args,
   info_.hidden_size = args.hidden_size;
   info_.n_kv_heads = args.num_key_value_heads;
   info_.head_dim = args.head_dim;
+  info_.kv_bytes_per_token = 2 * args.num_hidden_layers * args.num_key_value_heads * args.head_dim *
+                             static_cast<int64_t>(dtype_size(args.kv_dtype));
 
   const auto rot_dim = static_cast<int64_t>(args.head_dim * args.partial_rotary_factor);
   rope_ = std::make_unique<RoPE>(rot_dim, args.rope_theta, args.rope_scaling);
@@ -49,9 +51,15 @@ DecoderModel::DecoderModel(std::string model_type, const TransformerArgs& args,
       aw.q_norm = load_rms_norm(weights_, lp + ".self_attn.q_norm", args.rms_norm_eps);
       aw.k_norm = load_rms_norm(weights_, lp + ".self_attn.k_norm", args.rms_norm_eps);
     }
-    GatedMLP mlp(load_linear(weights_, lp + ".mlp.gate_proj", q),
-                 load_linear(weights_, lp + ".mlp.up_proj", q),
-                 load_linear(weights_, lp + ".mlp.down_proj", q));
+    Linear gate = load_linear(weights_, lp + ".mlp.gate_proj", q);
+    Linear up = load_linear(weights_, lp + ".mlp.up_proj", q);
+    Linear down = load_linear(weights_, lp + ".mlp.down_proj", q);
+    // In the order forward() reads them. The views stay valid when the modules move: they
+    // point into the store.
+    for (const Linear* l : {&aw.q_proj, &aw.k_proj, &aw.v_proj, &aw.o_proj, &gate, &up, &down}) {
+      step_weights_.push_back(l->weight());
+    }
+    GatedMLP mlp(std::move(gate), std::move(up), std::move(down));
     layers_.emplace_back(
         load_rms_norm(weights_, lp + ".input_layernorm", args.rms_norm_eps),
         Attention(ac, std::move(aw), rope_.get()),
@@ -69,6 +77,7 @@ DecoderModel::DecoderModel(std::string model_type, const TransformerArgs& args,
                                      " outputs, config says vocab_size " +
                                      std::to_string(args.vocab_size));
   }
+  step_weights_.push_back(lm_head_.weight());
 }
 
 PromptCache DecoderModel::make_cache() const {

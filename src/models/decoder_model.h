@@ -26,6 +26,7 @@ class DecoderModel : public Model {
   Tensor forward(std::span<const int32_t> tokens, int64_t batch, PromptCache& cache,
                  bool last_only) const override;
   PromptCache make_cache() const override;
+  std::vector<kernels::WeightRef> step_weights() const override { return step_weights_; }
 
  private:
   WeightStore weights_;  // owns the mapped files every module points into
@@ -35,6 +36,7 @@ class DecoderModel : public Model {
   std::vector<DecoderBlock> layers_;
   RMSNorm norm_;
   Linear lm_head_;
+  std::vector<kernels::WeightRef> step_weights_;
 };
 
 }  // namespace mlxlm

@@ -4,8 +4,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "cache/cache.h"
+#include "kernels/weight.h"
 #include "tensor/tensor.h"
 
 namespace mlxlm {
@@ -18,6 +20,8 @@ struct ModelInfo {
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
   DType dtype = DType::F32;  // storage dtype of the float weights (and of saved KV caches)
+  // Bytes of keys and values one token adds to the caches (all layers), as decoding reads them.
+  int64_t kv_bytes_per_token = 0;
 };
 
 class Model {
@@ -33,6 +37,11 @@ class Model {
 
   // One fresh cache per layer.
   virtual PromptCache make_cache() const = 0;
+
+  // The weight matrices one decoding step reads, in the order it reads them (the head last):
+  // what a benchmark's bandwidth floor is made of. The norms and the token's embedding row
+  // (under 0.1 % of the bytes) are left out.
+  virtual std::vector<kernels::WeightRef> step_weights() const = 0;
 };
 
 }  // namespace mlxlm
