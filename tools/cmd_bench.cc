@@ -4,15 +4,17 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <random>
 #include <vector>
 
+#include "base/error.h"
 #include "base/memory.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
 #include "commands.h"
+#include "decode_floor.h"
 #include "kernels/simd_targets.h"
-#include "kernels/weight_stream.h"
 #include "mlxlm/batch.h"
 #include "models/registry.h"
 
@@ -31,42 +33,10 @@ struct Trial {
   double total_time = 0;
 };
 
-// The bandwidth floor of decoding (--floor): one step reads every weight once plus each
-// sequence's keys and values, so at best it takes those bytes over the read bandwidth, measured
-// on the weights themselves (the same bytes, pages and threads) just before and after a trial.
-class Floor {
- public:
-  explicit Floor(const Model& model) : weights_(model.step_weights()) {
-    for (const auto& w : weights_) weight_bytes_ += static_cast<double>(kernels::weight_bytes(w));
-  }
-
-  // Read bandwidth in bytes/s: the best of three reads, so that a moment's interference with
-  // the reads does not lower the floor.
-  double read_bandwidth() const {
-    double best = 0;
-    for (int i = 0; i < 3; ++i) {
-      Timer t;
-      sink_ += kernels::stream_weights(weights_);
-      best = std::max(best, weight_bytes_ / t.seconds());
-    }
-    return best;
-  }
-
-  // Bytes one decoding step of `batch` sequences reads, averaged over `gen` steps after a
-  // `prompt`-token prefill (step i attends to prompt + i + 1 positions).
-  double step_bytes(const ModelInfo& info, int batch, int prompt, int gen) const {
-    const double positions = prompt + (gen + 1) / 2.0;
-    return weight_bytes_ + batch * positions * static_cast<double>(info.kv_bytes_per_token);
-  }
-
- private:
-  std::vector<kernels::WeightRef> weights_;
-  double weight_bytes_ = 0;
-  mutable uint64_t sink_ = 0;  // keeps the reads' results alive
-};
-
-// One prompt of `prompt` tokens, then `gen` greedy decoding steps (EOS never stops it).
-Trial run_trial(const Model& model, const std::vector<int32_t>& prompt, int gen) {
+// One prompt of `prompt` tokens, then `gen` greedy decoding steps (EOS never stops it). With a
+// floor, its read follows each step, outside the step's time.
+Trial run_trial(const Model& model, const std::vector<int32_t>& prompt, int gen,
+                DecodeFloor* floor) {
   Trial t;
   Timer total;
   PromptCache cache = model.make_cache();
@@ -74,12 +44,15 @@ Trial run_trial(const Model& model, const std::vector<int32_t>& prompt, int gen)
   Tensor logits = model.forward(prompt, 1, cache, true);
   int32_t next = argmax(logits);
   const double prompt_time = timer.seconds();
-  timer.reset();
+  double gen_time = 0;
   for (int i = 0; i < gen; ++i) {
+    timer.reset();
     Tensor step = model.forward(std::span(&next, 1), 1, cache, true);
     next = argmax(step);
+    const double step_time = timer.seconds();
+    gen_time += step_time;
+    if (floor != nullptr) floor->read_after_step(step_time, cache.front()->offset());
   }
-  const double gen_time = timer.seconds();
   t.prompt_tps = static_cast<double>(prompt.size()) / prompt_time;
   t.generation_tps = gen > 0 ? gen / gen_time : 0.0;
   t.total_time = total.seconds();
@@ -129,10 +102,13 @@ int run_bench(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   bool floor = false;
   app.add_flag("--floor", floor,
-               "also measure the read bandwidth on the weights before and after each trial and "
-               "report generation as a share of the bandwidth floor");
+               "after each decoding step, time a read of the weights it read, and report "
+               "generation as a share of that bandwidth floor (one sequence only)");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (floor && batch > 1) {
+      throw InvalidInput("bench", "--floor measures one-sequence decoding: leave out -b");
+    }
     if (threads > 0) ThreadPool::set_num_threads(threads);
     Timer load_timer;
     auto model = load_model(model_dir);
@@ -148,9 +124,12 @@ int run_bench(int argc, char** argv) {
       for (auto& t : p) t = token(rng);
     }
     const std::vector<int32_t>& prompt = prompts.front();
+    std::optional<DecodeFloor> decode_floor;
+    if (floor) decode_floor.emplace(*model);
     auto trial = [&]() {
-      return batch == 1 ? run_trial(*model, prompt, gen_tokens)
-                        : run_batch_trial(*model, prompts, gen_tokens, prefill_step_size);
+      return batch == 1
+                 ? run_trial(*model, prompt, gen_tokens, decode_floor ? &*decode_floor : nullptr)
+                 : run_batch_trial(*model, prompts, gen_tokens, prefill_step_size);
     };
     // The warm-up is one whole trial, as mlx-lm's benchmark runs it (and llama-bench its
     // warm-up run): it pages the weights in and grows the reused buffers to the trial's size, so
@@ -159,35 +138,31 @@ int run_bench(int argc, char** argv) {
     trial();
     std::printf("Timing with prompt_tokens=%d, generation_tokens=%d, batch_size=%d.\n",
                 prompt_tokens, gen_tokens, batch);
-    const Floor bandwidth_floor(*model);
-    const double step_bytes =
-        bandwidth_floor.step_bytes(model->info(), batch, prompt_tokens, gen_tokens);
     Trial sum;
     double share_sum = 0;
+    if (decode_floor) decode_floor->take_summary();  // forget the warm-up's steps
     for (int i = 0; i < trials; ++i) {
-      const double before = floor ? bandwidth_floor.read_bandwidth() : 0;
       Trial t = trial();
-      const double after = floor ? bandwidth_floor.read_bandwidth() : 0;
       const double peak = static_cast<double>(peak_memory_bytes()) / 1e9;
       std::printf(
           "Trial %d:  prompt_tps=%.3f, generation_tps=%.3f, peak_memory=%.3f, "
           "total_time=%.3f\n",
           i + 1, t.prompt_tps, t.generation_tps, peak, t.total_time);
-      if (floor) {
-        const double floor_tps = batch * (before + after) / 2 / step_bytes;
-        share_sum += t.generation_tps / floor_tps;
+      if (decode_floor) {
+        const DecodeFloor::Summary f = decode_floor->take_summary();
+        share_sum += f.share;
         std::printf(
-            "  floor: read_bandwidth=%.2f/%.2f GB/s (before/after), step_bytes=%.6f GB, "
-            "floor_tps=%.3f, of_floor=%.1f%%\n",
-            before / 1e9, after / 1e9, step_bytes / 1e9, floor_tps,
-            100 * t.generation_tps / floor_tps);
+            "  floor: read_bandwidth=%.2f GB/s, step_bytes=%.6f GB, floor_tps=%.3f, "
+            "of_floor=%.1f%% (medians of %d steps, each beside a read of its weights)\n",
+            f.bandwidth / 1e9, f.step_bytes / 1e9, f.floor_tps, 100 * f.share, f.steps);
       }
       std::fflush(stdout);
       sum.prompt_tps += t.prompt_tps;
       sum.generation_tps += t.generation_tps;
       sum.total_time += t.total_time;
     }
-    if (floor) std::printf("Floor: of_floor=%.1f%% (mean)\n", 100 * share_sum / trials);
+    if (floor)
+      std::printf("Floor: of_floor=%.1f%% (mean of the trials)\n", 100 * share_sum / trials);
     std::printf("Averages: prompt_tps=%.3f, generation_tps=%.3f, peak_memory=%.3f\n",
                 sum.prompt_tps / trials, sum.generation_tps / trials,
                 static_cast<double>(peak_memory_bytes()) / 1e9);

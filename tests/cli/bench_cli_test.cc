@@ -45,31 +45,36 @@ TEST(BenchCli, BatchUsesTheBatchGenerator) {
 }
 
 // tinystories-656k: 2,621,440 bytes of f32 matrices (tests/models/step_weights_test.cc) and 1024
-// bytes of f32 keys and values per token; 8 steps after a 16-token prompt attend to 20.5
-// positions on average.
-TEST(BenchCli, FloorComparesGenerationWithReadingTheStepsBytes) {
+// bytes of f32 keys and values per token; 8 steps after a 16-token prompt attend to 17 .. 24
+// positions, 20.5 on average.
+TEST(BenchCli, FloorComparesEachStepWithAReadOfItsBytes) {
   auto r =
       run_mlxlm("bench --model " + testing::tinystories_dir() + " -p 16 -g 8 -n 2 -t 1 --floor");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   expect_trials(r.out, 2);
-  const std::regex trial_and_floor(
-      "generation_tps=([0-9.]+), [^\n]*\n  floor: read_bandwidth=([0-9.]+)/([0-9.]+) GB/s "
-      "\\(before/after\\), step_bytes=([0-9.]+) GB, floor_tps=([0-9.]+), of_floor=([0-9.]+)%\n");
+  const std::regex floor_line(
+      "\n  floor: read_bandwidth=([0-9.]+) GB/s, step_bytes=([0-9.]+) GB, floor_tps=([0-9.]+), "
+      "of_floor=([0-9.]+)% \\(medians of 8 steps, each beside a read of its weights\\)\n");
   int n = 0;
-  for (std::sregex_iterator it(r.out.begin(), r.out.end(), trial_and_floor), end; it != end;
-       ++it, ++n) {
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), floor_line), end; it != end; ++it, ++n) {
     const auto& m = *it;
-    const double gen = std::stod(m[1]), before = std::stod(m[2]), after = std::stod(m[3]);
-    EXPECT_GT(before, 0.0);
-    EXPECT_GT(after, 0.0);
-    EXPECT_DOUBLE_EQ(std::stod(m[4]), 0.002642);  // (2621440 + 1024 * 20.5) / 1e9, rounded
-    const double floor_tps = std::stod(m[5]);
-    EXPECT_NEAR(floor_tps, (before + after) / 2 / 0.002642432, 0.01 * floor_tps);
-    EXPECT_NEAR(std::stod(m[6]), 100 * gen / floor_tps, 0.5);
+    const double bandwidth = std::stod(m[1]) * 1e9;
+    EXPECT_GT(bandwidth, 0.0);
+    EXPECT_DOUBLE_EQ(std::stod(m[2]), 0.002642);  // (2621440 + 1024 * 20.5) / 1e9, rounded
+    // The median of bandwidth / step bytes, whose bytes vary by 0.3 % between steps.
+    EXPECT_NEAR(std::stod(m[3]), bandwidth / 2642432, 0.01 * bandwidth / 2642432);
+    EXPECT_GT(std::stod(m[4]), 0.0);
   }
   EXPECT_EQ(n, 2) << r.out;
-  EXPECT_TRUE(std::regex_search(r.out, std::regex("\nFloor: of_floor=[0-9.]+% \\(mean\\)\n")))
+  EXPECT_TRUE(
+      std::regex_search(r.out, std::regex("\nFloor: of_floor=[0-9.]+% \\(mean of the trials\\)\n")))
       << r.out;
+}
+
+TEST(BenchCli, FloorIsForOneSequence) {
+  auto r = run_mlxlm("bench --model " + testing::tinystories_dir() + " -b 2 -n 1 --floor");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--floor measures one-sequence decoding"), std::string::npos) << r.err;
 }
 
 TEST(BenchCli, MissingModelIsAnError) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "for_each_target.h"
 #include "kernels/weight_stream.h"
 
 namespace mlxlm::kernels {
@@ -88,14 +89,16 @@ TEST(WeightRanges, NameEachFormatsBytes) {
   }
 }
 
-TEST(StreamWeights, ReadsEveryByteOnce) {
+TEST(StreamWeights, ReadsEveryByteOnceEveryTarget) {
   const Weights w = make_weights();
   uint64_t expected = 0;
   for (const auto& [offset, size] : w.ranges) expected += word_sum(w.bytes.data() + offset, size);
-  for (int threads : {1, 2, 3}) {
-    ThreadPool::set_num_threads(threads);
-    EXPECT_EQ(stream_weights(w.refs), expected) << threads << " threads";
-  }
+  testing::for_each_simd_target([&] {
+    for (int threads : {1, 2, 3}) {
+      ThreadPool::set_num_threads(threads);
+      EXPECT_EQ(stream_weights(w.refs), expected) << threads << " threads";
+    }
+  });
   ThreadPool::set_num_threads(0);
 }
 

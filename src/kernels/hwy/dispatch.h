@@ -46,6 +46,9 @@ float logsumexp(const float* x, int64_t n);
 int64_t argmax(const float* x, int64_t n);
 void add_inplace(float* x, const float* y, int64_t n);
 float sum(const float* x, int64_t n);
+// The sum modulo 2^64 of the little-endian 64-bit words at p .. p + n, the last partial one
+// zero-padded.
+uint64_t word_sum(const uint8_t* p, int64_t n);
 // Rotates one token's heads, given its cos/sin tables (rot_dim / 2 entries each).
 void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float* sin_t);
 // A decoding task's keys, when they are split into `chunks` ranges of `chunk_keys` keys (split-K,

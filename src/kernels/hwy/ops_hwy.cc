@@ -146,6 +146,33 @@ float Sum(const float* x, int64_t n) {
   return s;
 }
 
+uint64_t WordSum(const uint8_t* p, int64_t n) {
+  int64_t i = 0;
+  uint64_t s = 0;
+#if HWY_TARGET != HWY_SCALAR  // a one-byte vector holds no word
+  const hn::ScalableTag<uint8_t> d8;
+  const hn::Repartition<uint64_t, decltype(d8)> d64;
+  const auto bytes = static_cast<int64_t>(hn::Lanes(d8));
+  auto word = [&](int64_t at) { return hn::BitCast(d64, hn::LoadU(d8, p + at)); };
+  // Four independent sums, and one load per vector: the loads in flight, not the adds, set
+  // how fast memory streams in.
+  auto s0 = hn::Zero(d64), s1 = s0, s2 = s0, s3 = s0;
+  for (; i + 4 * bytes <= n; i += 4 * bytes) {
+    s0 = hn::Add(s0, word(i));
+    s1 = hn::Add(s1, word(i + bytes));
+    s2 = hn::Add(s2, word(i + 2 * bytes));
+    s3 = hn::Add(s3, word(i + 3 * bytes));
+  }
+  s = hn::GetLane(hn::SumOfLanes(d64, hn::Add(hn::Add(s0, s1), hn::Add(s2, s3))));
+#endif
+  for (; i < n; i += 8) {
+    uint64_t w = 0;
+    for (int64_t j = 0; j < 8 && i + j < n; ++j) w |= uint64_t{p[i + j]} << (8 * j);
+    s += w;
+  }
+  return s;
+}
+
 void RopeToken(float* x, const RopeArgs& a, const float* cos_t, const float* sin_t) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
@@ -189,6 +216,7 @@ HWY_EXPORT(ArgMax);
 HWY_EXPORT(AddInplace);
 HWY_EXPORT(RopeToken);
 HWY_EXPORT(Sum);
+HWY_EXPORT(WordSum);
 
 void rms_norm_rows(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
                    float* y) {
@@ -204,6 +232,7 @@ float logsumexp(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(LogSumE
 int64_t argmax(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(ArgMax)(x, n); }
 void add_inplace(float* x, const float* y, int64_t n) { HWY_DYNAMIC_DISPATCH(AddInplace)(x, y, n); }
 float sum(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(Sum)(x, n); }
+uint64_t word_sum(const uint8_t* p, int64_t n) { return HWY_DYNAMIC_DISPATCH(WordSum)(p, n); }
 void rope_token(float* x, const RopeArgs& args, const float* cos_t, const float* sin_t) {
   HWY_DYNAMIC_DISPATCH(RopeToken)(x, args, cos_t, sin_t);
 }
