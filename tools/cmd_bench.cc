@@ -109,6 +109,9 @@ int run_bench(int argc, char** argv) {
     if (floor && batch > 1) {
       throw InvalidInput("bench", "--floor measures one-sequence decoding: leave out -b");
     }
+    if (floor && gen_tokens == 0) {
+      throw InvalidInput("bench", "--floor measures decoding steps: give -g 1 or more");
+    }
     if (threads > 0) ThreadPool::set_num_threads(threads);
     Timer load_timer;
     auto model = load_model(model_dir);

@@ -71,10 +71,13 @@ TEST(BenchCli, FloorComparesEachStepWithAReadOfItsBytes) {
       << r.out;
 }
 
-TEST(BenchCli, FloorIsForOneSequence) {
+TEST(BenchCli, FloorNeedsOneSequenceAndSomeSteps) {
   auto r = run_mlxlm("bench --model " + testing::tinystories_dir() + " -b 2 -n 1 --floor");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--floor measures one-sequence decoding"), std::string::npos) << r.err;
+  r = run_mlxlm("bench --model " + testing::tinystories_dir() + " -g 0 -n 1 --floor");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--floor measures decoding steps"), std::string::npos) << r.err;
 }
 
 TEST(BenchCli, MissingModelIsAnError) {
