@@ -1,7 +1,6 @@
 #include "decode_floor.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "base/timer.h"
 #include "kernels/weight_stream.h"
@@ -28,27 +27,29 @@ DecodeFloor::DecodeFloor(const Model& model)
 void DecodeFloor::read_after_step(double step_seconds, int64_t context) {
   Timer timer;
   sink_ += kernels::stream_weights(weights_);
-  const double bandwidth = weight_bytes_ / timer.seconds();
   const double bytes = weight_bytes_ + kv_bytes_per_token_ * static_cast<double>(context);
-  bandwidth_.push_back(bandwidth);
-  step_bytes_.push_back(bytes);
-  floor_tps_.push_back(bandwidth / bytes);
-  share_.push_back(bytes / bandwidth / step_seconds);
+  steps_.push_back({timer.seconds(), bytes, step_seconds});
 }
 
 DecodeFloor::Summary DecodeFloor::take_summary() {
   Summary s;
-  s.steps = static_cast<int>(share_.size());
-  if (s.steps > 0) {
-    s.bandwidth = median(bandwidth_);
-    s.step_bytes = std::accumulate(step_bytes_.begin(), step_bytes_.end(), 0.0) / s.steps;
-    s.floor_tps = median(floor_tps_);
-    s.share = median(share_);
+  s.steps = static_cast<int>(steps_.size());
+  std::vector<double> bandwidth, floor_tps, share;
+  double bytes = 0;
+  for (const Step& step : steps_) {
+    const double bw = weight_bytes_ / step.read_seconds;
+    bandwidth.push_back(bw);
+    floor_tps.push_back(bw / step.bytes);
+    share.push_back(step.bytes / bw / step.step_seconds);
+    bytes += step.bytes;
   }
-  bandwidth_.clear();
-  step_bytes_.clear();
-  floor_tps_.clear();
-  share_.clear();
+  if (s.steps > 0) {
+    s.bandwidth = median(bandwidth);
+    s.step_bytes = bytes / s.steps;
+    s.floor_tps = median(floor_tps);
+    s.share = median(share);
+  }
+  steps_.clear();
   return s;
 }
 

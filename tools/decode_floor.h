@@ -34,7 +34,10 @@ class DecodeFloor {
   std::vector<kernels::WeightRef> weights_;
   double weight_bytes_ = 0;
   double kv_bytes_per_token_ = 0;
-  std::vector<double> bandwidth_, step_bytes_, floor_tps_, share_;
+  struct Step {
+    double read_seconds, bytes, step_seconds;
+  };
+  std::vector<Step> steps_;
   uint64_t sink_ = 0;  // keeps the reads' results alive
 };
 
