@@ -39,13 +39,16 @@ function(mlxlm_test layer)
                        PROPERTIES ENVIRONMENT "MLXLM_SHARED=${MLXLM_SHARED_DIR}")
 endfunction()
 
-# How test files compile: at -O1 in the release tree, which took 5-28 % off their compile time
-# against -O3 and does not matter to what they run (the layers under test keep -O3); and with
-# GoogleTest, nlohmann/json and the standard headers, whose parsing was about half of each file's
-# time, from one precompiled header made for test_base and reused by every test binary
+# How test files compile. Their own code only calls the layers under test, which keep their
+# optimisation, so they build at -O1 in the release tree (5-28 % less compile time than -O3)
+# and at -O0 in the sanitizer trees (23-39 % less than -O1 with ASan and UBSan). GoogleTest,
+# nlohmann/json and the standard headers, whose parsing was about half of each file's time, come
+# from one precompiled header made for test_base and reused by every test binary
 # (docs/benchmarks.md, "Build and test time").
 function(mlxlm_test_compile_options target)
-  if(CMAKE_BUILD_TYPE STREQUAL "Release")
+  if(NOT MLXLM_SANITIZE STREQUAL "")
+    target_compile_options(${target} PRIVATE -O0)
+  elseif(CMAKE_BUILD_TYPE STREQUAL "Release")
     target_compile_options(${target} PRIVATE -O1)
   endif()
   if(target STREQUAL "test_base")
