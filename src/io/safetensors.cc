@@ -150,7 +150,8 @@ TensorView SafetensorsFile::get(const std::string& name) const {
 }
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata, uint64_t data_alignment) {
+  if (data_alignment == 0) throw InvalidInput("safetensors", "data alignment must be positive");
   // nlohmann::json objects keep keys sorted, matching mlx's header; data follows in key order.
   std::vector<const NamedTensor*> order;
   order.reserve(tensors.size());
@@ -174,6 +175,7 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
     offset += bytes;
   }
   std::string text = header.dump();
+  text.append((data_alignment - (8 + text.size()) % data_alignment) % data_alignment, ' ');
   uint64_t len = text.size();
 
   AtomicFileWriter out(path);

@@ -55,8 +55,16 @@ struct NamedTensor {
 };
 
 // Writes tensors and string metadata to `path` atomically (temporary file, then rename).
-// "__metadata__" is always written, possibly empty, as mlx does.
+// "__metadata__" is always written, possibly empty, as mlx does. Spaces after the header's JSON,
+// which the format allows, start the data at a multiple of `data_alignment` bytes; 1 writes
+// exactly mlx's bytes (an unpadded header).
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
-                      const std::map<std::string, std::string>& metadata);
+                      const std::map<std::string, std::string>& metadata,
+                      uint64_t data_alignment = 1);
+
+// The alignment of model weight files: a tensor whose predecessors' sizes are multiples of 64
+// bytes (the usual weight) then starts on a cache line, and no SIMD load of it straddles two.
+// In mlx's files a tensor can start anywhere in a line.
+inline constexpr uint64_t kWeightFileAlignment = 64;
 
 }  // namespace mlxlm

@@ -60,7 +60,7 @@ void ModelFolderWriter::write_weights(const std::vector<NamedTensor>& tensors,
     } else {
       std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
     }
-    save_safetensors(tmp_ + "/" + name, shards[i], metadata);
+    save_safetensors(tmp_ + "/" + name, shards[i], metadata, kWeightFileAlignment);
     for (const auto& t : shards[i]) weight_map[t.name] = name;
   }
   Json index = {{"metadata",

@@ -2,6 +2,7 @@
 // checking that the message names the problem.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -66,6 +67,25 @@ TEST(Safetensors, RoundTripKeepsNamesShapesAndBytes) {
   EXPECT_EQ(f.get("e").numel(), 0);
 }
 
+// Model weights come in sizes that are multiples of 64 bytes; each then starts on a cache line
+// of the mapping (mmap gives a page-aligned base), whatever the header's length.
+TEST(Safetensors, TensorsAfterWholeLinesStartOnALine) {
+  testing::TempDir dir;
+  Tensor line = Tensor::from_floats(std::vector<float>(16, 1.0f), {16});
+  Tensor lines = Tensor::from_floats(std::vector<float>(48, 2.0f), {3, 16});
+  Tensor odd = Tensor::from_floats({3.0f}, {1});
+  for (const char* meta : {"", "x", "a longer metadata value"}) {
+    SCOPED_TRACE(meta);
+    save_safetensors(dir.file("t.safetensors"),
+                     {{"a", line.view()}, {"b", lines.view()}, {"c", odd.view()}}, {{"note", meta}},
+                     kWeightFileAlignment);
+    SafetensorsFile f(dir.file("t.safetensors"));
+    for (const char* name : {"a", "b", "c"}) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(f.get(name).data()) % 64, 0u) << name;
+    }
+  }
+}
+
 TEST(Safetensors, HeaderIsCompactSortedJsonLikeMlx) {
   testing::TempDir dir;
   Tensor a = Tensor::from_floats({1}, {1});
@@ -76,6 +96,26 @@ TEST(Safetensors, HeaderIsCompactSortedJsonLikeMlx) {
   EXPECT_EQ(bytes.substr(8, len),
             R"({"__metadata__":{},"a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]},)"
             R"("z":{"data_offsets":[4,8],"dtype":"F32","shape":[1]}})");
+}
+
+TEST(Safetensors, AlignedHeaderEndsInSpacesOnALine) {
+  testing::TempDir dir;
+  Tensor a = Tensor::from_floats({1}, {1});
+  save_safetensors(dir.file("t.safetensors"), {{"z", a.view()}, {"a", a.view()}}, {},
+                   kWeightFileAlignment);
+  std::string bytes = read_file(dir.file("t.safetensors"));
+  uint64_t len;
+  std::memcpy(&len, bytes.data(), 8);
+  // 8 + 125 bytes of JSON, then spaces up to byte 192, where the data starts.
+  const std::string json =
+      R"({"__metadata__":{},"a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]},)"
+      R"("z":{"data_offsets":[4,8],"dtype":"F32","shape":[1]}})";
+  ASSERT_EQ(json.size(), 125u);
+  EXPECT_EQ(len, 184u);
+  EXPECT_EQ(bytes.substr(8, len), json + std::string(59, ' '));
+  EXPECT_EQ(bytes.size(), 192u + 8u);
+  SafetensorsFile f(dir.file("t.safetensors"));
+  EXPECT_EQ(f.names(), (std::vector<std::string>{"a", "z"}));
 }
 
 TEST(Safetensors, SampleModelAliasResolves) {

@@ -48,6 +48,10 @@ TEST(Convert, QuantizesWithMlxLayoutConfigAndIndex) {
   EXPECT_TRUE(fs::exists(o.mlx_path + "/tokenizer.json"));
   Json index = read_json_file(o.mlx_path + "/model.safetensors.index.json");
   EXPECT_EQ(index["weight_map"]["model.layers.0.mlp.up_proj.scales"], "model.safetensors");
+  // The data area starts on a cache line (mlx leaves it wherever its header ends).
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, read_file(o.mlx_path + "/model.safetensors").data(), 8);
+  EXPECT_EQ((8 + header_len) % 64, 0u);
   auto store = WeightStore::open_dir(o.mlx_path);
   EXPECT_EQ(store.metadata().at("format"), "mlx");
   TensorView w = store.get("model.layers.0.mlp.up_proj.weight");
