@@ -151,7 +151,9 @@ TensorView SafetensorsFile::get(const std::string& name) const {
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata, uint64_t data_alignment) {
-  if (data_alignment == 0) throw InvalidInput("safetensors", "data alignment must be positive");
+  if (data_alignment == 0) {
+    throw InvalidInput("safetensors", path + ": data alignment must be positive");
+  }
   // nlohmann::json objects keep keys sorted, matching mlx's header; data follows in key order.
   std::vector<const NamedTensor*> order;
   order.reserve(tensors.size());

@@ -63,8 +63,8 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
                       uint64_t data_alignment = 1);
 
 // The alignment of model weight files: a tensor whose predecessors' sizes are multiples of 64
-// bytes (the usual weight) then starts on a cache line, and no SIMD load of it straddles two.
-// In mlx's files a tensor can start anywhere in a line.
+// bytes (the usual weight) then starts on a cache line, and a SIMD load at a multiple of its
+// width into the tensor does not straddle two. In mlx's files a tensor can start anywhere.
 inline constexpr uint64_t kWeightFileAlignment = 64;
 
 }  // namespace mlxlm
