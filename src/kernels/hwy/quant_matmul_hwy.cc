@@ -21,6 +21,7 @@
 
 #include "kernels/hwy/quant_codes.h"
 #include "kernels/hwy/quant_scales-inl.h"
+#include "kernels/hwy/row_lane_pairs_avx2-inl.h"
 #include "kernels/hwy/row_lanes-inl.h"
 #include "kernels/hwy/row_lanes_avx2-inl.h"
 #include "kernels/hwy/single_rows-inl.h"

@@ -7,7 +7,9 @@
 // Zen 3 maddubs and maddwd share two pipes, and mul/FMA and convert each share one of them (8
 // maddubs next to 8 of either take 5.5-6 cycles, where separate pipes would take 4 and shared
 // ones 8): the row-pair tiles spend 9 such ops per 128 multiply-adds, this one 6 (8-bit codes:
-// 9.5, LaneTile8Bytes). Included once per SIMD target by quant_matmul_hwy.cc.
+// 9.5, LaneTile8Bytes). 4-bit rows go two tiles at a time where they can, and the driver LaneRows8
+// lives with that kernel (row_lane_pairs_avx2-inl.h). Included once per SIMD target by
+// quant_matmul_hwy.cc.
 #if defined(MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
 #undef MLXLM_KERNELS_ROW_LANES_AVX2_INL_H_
@@ -294,66 +296,6 @@ HWY_INLINE void LaneTile8Of(const uint8_t* codes, int64_t stride, const ActTile*
   }
 }
 
-// 4- or 8-bit rows [r0, r1) in tiles of 8 against all activation rows (LaneRowsApply), in slices
-// of activation rows that stay in L2 while the weight rows stream past once per slice.
-template <int F, DType SD>
-void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, float* y, int64_t r0,
-               int64_t r1) {
-  const int64_t nb = a.k / kActBlock, groups = a.k / a.group;
-  const int64_t row_bytes = a.k * F / 8;
-  const int shift = GroupShift(a);
-  thread_local LaneActs acts;
-  acts.build(a);
-  thread_local AlignedVector<float> buf;
-  thread_local AlignedVector<uint8_t> last_tile;
-  buf.resize(static_cast<size_t>(2 * groups * kLaneRows8));
-  float* ws = buf.data();
-  float* wb = ws + groups * kLaneRows8;
-  const auto* data = static_cast<const uint8_t*>(w.data);
-  const int64_t slice = std::max<int64_t>(8, ((256 << 10) / a.k) & ~int64_t{7});
-  for (int64_t s0 = 0; s0 < a.m; s0 += slice) {
-    const int64_t s1 = std::min(a.m, s0 + slice);
-    for (int64_t r = r0; r < r1; r += kLaneRows8) {
-      const int rows = static_cast<int>(std::min<int64_t>(kLaneRows8, r1 - r));
-      const uint8_t* codes =
-          PaddedTile(data + r * row_bytes, rows, kLaneRows8, row_bytes, last_tile);
-      LaneGroupValues8<SD>(w.scales, r, rows, groups, ws);
-      LaneGroupValues8<SD>(w.biases, r, rows, groups, wb);
-      FoldShiftedCodes<F>(ws, groups * kLaneRows8, wb);
-      const uint8_t* next =
-          r + 2 * kLaneRows8 <= r1 ? data + (r + kLaneRows8) * row_bytes : nullptr;
-      if (next != nullptr) {
-        PrefetchRowValues<SD>(w.scales, r + kLaneRows8, kLaneRows8, groups);
-        PrefetchRowValues<SD>(w.biases, r + kLaneRows8, kLaneRows8, groups);
-      }
-      auto store = [&](int64_t i0, int n, const __m256* out) {
-        for (int i = 0; i < n; ++i) {
-          alignas(32) float v[kLaneRows8];
-          _mm256_store_ps(v, out[i]);
-          float* yi = y + (i0 + i) * w.rows + r;
-          for (int l = 0; l < rows; ++l) yi[l] = v[l] + (bias != nullptr ? bias[r + l] : 0.0f);
-        }
-      };
-      // Two tiles of 8 activation rows share each transpose of the weight codes.
-      const int64_t pairs_end = s0 + (std::min(s1, a.m / 8 * 8) - s0) / 16 * 16;
-      for (int64_t i0 = s0; i0 < pairs_end; i0 += 16) {
-        const ActTile pair[2] = {acts.tile(i0, a.k, nb, groups),
-                                 acts.tile(i0 + 8, a.k, nb, groups)};
-        __m256 out[16];
-        LaneTile8Of<F, 8, 2>(codes, row_bytes, pair, a.k, shift, ws, wb, next, out);
-        store(i0, 16, out);
-      }
-      LaneActs::for_each_tile(a.m, [&](int64_t i0, auto tile_rows) {
-        if (i0 < pairs_end || i0 >= s1) return;
-        constexpr int M = decltype(tile_rows)::value;
-        const ActTile tile = acts.tile(i0, a.k, nb, groups);
-        __m256 out[M];
-        LaneTile8Of<F, M>(codes, row_bytes, &tile, a.k, shift, ws, wb, next, out);
-        store(i0, M, out);
-      });
-    }
-  }
-}
 #endif  // MLXLM_X86_INT8 && !MLXLM_VNNI
 
 }  // namespace mlxlm::kernels::HWY_NAMESPACE
