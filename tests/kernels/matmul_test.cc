@@ -213,10 +213,11 @@ TEST(Matmul, EightRowTilesEveryFormat) {
 
 // 4- and 8-bit products of 4 or more activation rows hold each weight row in a lane of its own,
 // 16 rows per tile on AVX-512 VNNI (row_lanes-inl.h) and 8 on AVX2 (row_lanes_avx2-inl.h): whole
-// tiles and a partial one (37 rows), tiles of 8 and 4 activation rows with remainders, two 8-row
-// tiles sharing one pass on AVX2 (21 rows), and per-group scales of every type transposed 64 (VNNI)
-// or 16 (AVX2) bytes at a time, including a last partial chunk (9, 17 or 34 groups) and more than
-// one chunk.
+// tiles and a partial one (37 rows; on AVX2 4-bit rows go two 8-row tiles at a time while 16 are
+// left, row_lane_pairs_avx2-inl.h), tiles of 8 and 4 activation rows with remainders (the pairs
+// take them 3, 2 and 1 rows at a time), two 8-row tiles sharing one pass on AVX2 (21 rows), and
+// per-group scales of every type transposed 64 (VNNI) or 16 (AVX2) bytes at a time, including a
+// last partial chunk (9, 17 or 34 groups) and more than one chunk.
 TEST(Matmul, WeightRowsInLanes) {
   const TileEnginesOff off;
   struct Shape {
