@@ -143,10 +143,14 @@ HWY_INLINE void LanePairRows(const __m256i* buf, const ActTile& x, int i0, int64
   }
 }
 
+// Activation rows per pass over an unpacked pair: their 6 f32 and 6 int16 sums and the step's 4
+// temporaries fill the 16 vector registers. Two rows a pass spend 33 instructions per 256
+// multiply-adds (BM_QuantRowsInL2/4/64/2048: 87-93 against 89-93 G/s with three).
 constexpr int kPairRows = 3;
 
 // Weight rows [r, r + 16) of a 4-bit product against activation rows [s0, s1) (whole activation
-// tiles): the pair unpacked once, then each tile's rows two at a time.
+// tiles): the pair unpacked once, then each tile's rows kPairRows at a time (the last 2 or 1
+// together).
 template <DType SD>
 HWY_INLINE void LanePairTile(const QuantizedActs& a, const LaneActs& acts, const WeightRef& w,
                              const float* bias, float* y, int64_t r, int64_t s0, int64_t s1,
