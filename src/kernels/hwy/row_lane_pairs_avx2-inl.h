@@ -181,11 +181,9 @@ HWY_INLINE void LanePairTile(const QuantizedActs& a, const LaneActs& acts, const
   UnpackTilePair(data + r * row_bytes, row_bytes, a.k, codes.data());
   auto store = [&](int64_t i, int n, const __m256* out) {
     for (int u = 0; u < 2 * n; ++u) {
-      alignas(32) float v[kLaneRows8];
-      _mm256_store_ps(v, out[u]);
       const int64_t row = r + (u % 2) * kLaneRows8;
-      float* yi = y + (i + u / 2) * w.rows + row;
-      for (int l = 0; l < kLaneRows8; ++l) yi[l] = v[l] + (bias != nullptr ? bias[row + l] : 0.0f);
+      StoreLaneRows(out[u], kLaneRows8, bias != nullptr ? bias + row : nullptr,
+                    y + (i + u / 2) * w.rows + row);
     }
   };
   // The first pass over the row prefetches the next pair into L2, spread over its blocks: the
@@ -258,10 +256,8 @@ void LaneRows8(const QuantizedActs& a, const WeightRef& w, const float* bias, fl
       }
       auto store = [&](int64_t i0, int n, const __m256* out) {
         for (int i = 0; i < n; ++i) {
-          alignas(32) float v[kLaneRows8];
-          _mm256_store_ps(v, out[i]);
-          float* yi = y + (i0 + i) * w.rows + r;
-          for (int l = 0; l < rows; ++l) yi[l] = v[l] + (bias != nullptr ? bias[r + l] : 0.0f);
+          StoreLaneRows(out[i], rows, bias != nullptr ? bias + r : nullptr,
+                        y + (i0 + i) * w.rows + r);
         }
       };
       // Two tiles of 8 activation rows share each transpose of the weight codes.

@@ -118,6 +118,14 @@ HWY_INLINE void BroadcastQuads(const int8_t* p, __m256i* x) {
   }
 }
 
+// Lanes [0, rows) of v, one weight row each, plus those rows' bias (`bias` at the first; null:
+// none) into y.
+HWY_INLINE void StoreLaneRows(__m256 v, int rows, const float* bias, float* y) {
+  alignas(32) float lanes[kLaneRows8];
+  _mm256_store_ps(lanes, v);
+  for (int l = 0; l < rows; ++l) y[l] = lanes[l] + (bias != nullptr ? bias[l] : 0.0f);
+}
+
 // The lines of the next tile's codes (null: none) that step s of this one reads: `lines` 64-byte
 // lines per step.
 HWY_INLINE void PrefetchNextTile(const uint8_t* next, int64_t s, int lines) {
