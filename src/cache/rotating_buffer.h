@@ -22,8 +22,12 @@ class RotatingBuffer {
 
   RotatingBuffer(int64_t max_size, int64_t keep) : keep_(keep), max_size_(max_size) {
     if (max_size <= 0) throw InvalidInput("cache", "rotating cache max_size must be positive");
-    if (keep < 0 || keep > max_size) {
-      throw InvalidInput("cache", "rotating cache keep must be in [0, max_size]");
+    // The newest token needs a slot outside the kept ones: with keep == max_size there is none
+    // (mlx-lm's make_prompt_cache builds such a cache for max_kv_size <= 4, and fails in it).
+    if (keep < 0 || keep >= max_size) {
+      throw InvalidInput("cache", "rotating cache keep (" + std::to_string(keep) +
+                                      ") must be in [0, max_size) (max_size " +
+                                      std::to_string(max_size) + ")");
     }
   }
 
@@ -74,7 +78,7 @@ class RotatingBuffer {
                              std::to_string(max_size_) + ", offset " + std::to_string(offset_) +
                              ", _idx " + std::to_string(idx_) + ": " + why);
     };
-    if (max_size_ <= 0 || keep_ < 0 || keep_ > max_size_) fail("keep/max_size out of range");
+    if (max_size_ <= 0 || keep_ < 0 || keep_ >= max_size_) fail("keep/max_size out of range");
     if (offset_ < 0 || idx_ < 0 || idx_ > held) fail("_idx must lie within the stored tokens");
     if (offset_ < max_size_ && held != offset_) fail("below max_size every token is stored");
     if (offset_ >= max_size_ && (held < std::min<int64_t>(max_size_, offset_) || held > offset_)) {

@@ -11,7 +11,9 @@ constexpr int64_t kSinkTokens = 4;
 
 void bound(std::unique_ptr<Cache>& c, int64_t max_kv_size) {
   if (c->class_name() == "KVCache") {
-    c = std::make_unique<RotatingKVCache>(max_kv_size, std::min(kSinkTokens, max_kv_size));
+    // Fewer sink tokens when the window is smaller than 5, so that the newest token always has
+    // a slot of its own.
+    c = std::make_unique<RotatingKVCache>(max_kv_size, std::min(kSinkTokens, max_kv_size - 1));
   } else if (auto* list = dynamic_cast<CacheList*>(c.get())) {
     for (auto& child : list->children()) bound(child, max_kv_size);
   }

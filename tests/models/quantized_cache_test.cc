@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/error.h"
 #include "base/mapped_file.h"
 #include "cache/rotating_kv_cache.h"
 #include "io/json.h"
@@ -244,6 +245,38 @@ TEST(MakePromptCache, RotatingWithRoomMatchesPlainCache) {
   EXPECT_EQ(plain.tokens, rotating.tokens);
   for (size_t i = 0; i < plain.logprobs.size(); ++i)
     expect_close(rotating.logprobs[i], plain.logprobs[i], 1e-4);
+}
+
+// Windows of 1-4 tokens keep max_kv_size - 1 sink tokens, so that the newest token has a slot of
+// its own (mlx-lm's keep=4 leaves none there, and a cache without one is refused). With a window
+// of one token every decoding step attends to itself alone, so its logits are those of the
+// previous token run on an empty cache: a single key takes all the attention, whatever its
+// position.
+TEST(MakePromptCache, TinyWindowsKeepASlotForTheNewestToken) {
+  EXPECT_THROW(RotatingKVCache(4, 4), InvalidInput);
+  auto model = load_model(testing::tinystories_dir());
+  for (int64_t size = 1; size <= 5; ++size) {
+    PromptCache cache = make_prompt_cache(*model, size);
+    for (const auto& c : cache) {
+      auto* r = dynamic_cast<RotatingKVCache*>(c.get());
+      ASSERT_NE(r, nullptr);
+      EXPECT_EQ(r->keep(), std::min<int64_t>(4, size - 1)) << "max_kv_size " << size;
+    }
+  }
+  const auto prompt =
+      testing::tinystories_goldens().at(0)["prompt_ids"].get<std::vector<int32_t>>();
+  for (int64_t size : {2, 3, 4}) {
+    EXPECT_EQ(greedy(*model, prompt, 12, 0, 16, size).tokens.size(), 12u) << size;
+  }
+  const GreedyRun one = greedy(*model, prompt, 12, 0, 16, 1);
+  int32_t previous = prompt.back();
+  for (size_t i = 0; i < one.logits.size(); ++i) {
+    PromptCache empty = make_prompt_cache(*model);
+    Tensor alone = model->forward(std::span(&previous, 1), 1, empty, true);
+    const float* l = alone.data<float>();
+    expect_close(one.logits[i], std::vector<float>(l, l + model->info().vocab_size), 1e-5);
+    previous = one.tokens[i];
+  }
 }
 
 }  // namespace
