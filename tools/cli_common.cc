@@ -70,4 +70,26 @@ std::string read_prompt_arg(const std::string& arg) {
   return out;
 }
 
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  return std::nullopt;
+}
+
+CLI::Validator at_least(long long lo) {
+  return CLI::Validator(
+      [lo](std::string& value) -> std::string {
+        long long v = 0;
+        if (!CLI::detail::lexical_cast(value, v)) return value + " is not a whole number";
+        if (v < lo) return value + " is below " + std::to_string(lo);
+        return {};
+      },
+      lo == 1   ? "POSITIVE"
+      : lo == 0 ? "NONNEGATIVE"
+                : "AT LEAST " + std::to_string(lo));
+}
+
 }  // namespace mlxlm::cli

@@ -1,6 +1,8 @@
 #pragma once
 // Helpers shared by the subcommands: default paths, error reporting, flag parsing.
+#include <CLI/CLI.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace mlxlm::cli {
@@ -18,5 +20,15 @@ bool parse_bool(const std::string& s);
 
 // The prompt argument: "-" reads all of stdin; literal \n and \t are unescaped (as mlx-lm).
 std::string read_prompt_arg(const std::string& arg);
+
+// Parses the command's flags. Returns the exit status when the command should stop: 0 after
+// printing --help, 2 after printing a bad flag's error (argparse's status for usage errors, as
+// mlx-lm's commands); nullopt when it should run.
+std::optional<int> parse_flags(CLI::App& app, int argc, char** argv);
+
+// A flag check for whole numbers of at least `lo`, whose error names the flag, the value and
+// the bound ("--num-draft-tokens: 0 is below 1"); CLI11's own range checks print the bound of
+// the type as a 300-digit number.
+CLI::Validator at_least(long long lo);
 
 }  // namespace mlxlm::cli

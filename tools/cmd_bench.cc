@@ -12,6 +12,7 @@
 #include "base/memory.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "cli_common.h"
 #include "commands.h"
 #include "decode_floor.h"
 #include "kernels/simd_targets.h"
@@ -87,24 +88,21 @@ int run_bench(int argc, char** argv) {
   int prompt_tokens = 512, gen_tokens = 1024, batch = 1, trials = 5, threads = 0;
   unsigned seed = 0;
   app.add_option("--model", model_dir, "model folder")->required();
-  app.add_option("-p,--prompt-tokens", prompt_tokens, "prompt length")->check(CLI::PositiveNumber);
-  app.add_option("-g,--generation-tokens", gen_tokens, "tokens to generate")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("-b,--batch-size", batch, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("-n,--num-trials", trials, "timed trials after one warm-up")
-      ->check(CLI::PositiveNumber);
-  app.add_option("-t,--threads", threads, "threads (default: all cores)")
-      ->check(CLI::NonNegativeNumber);
+  app.add_option("-p,--prompt-tokens", prompt_tokens, "prompt length")->check(at_least(1));
+  app.add_option("-g,--generation-tokens", gen_tokens, "tokens to generate")->check(at_least(0));
+  app.add_option("-b,--batch-size", batch, "batch size")->check(at_least(1));
+  app.add_option("-n,--num-trials", trials, "timed trials after one warm-up")->check(at_least(1));
+  app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(at_least(0));
   app.add_option("--seed", seed, "seed of the random prompts");
   int prefill_step_size = 2048;
   app.add_option("--prefill-step-size", prefill_step_size,
                  "prompt tokens per forward pass when batching")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   bool floor = false;
   app.add_flag("--floor", floor,
                "after each decoding step, time a read of the weights it read, and report "
                "generation as a share of that bandwidth floor (one sequence only)");
-  CLI11_PARSE(app, argc, argv);
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   try {
     if (floor && batch > 1) {
       throw InvalidInput("bench", "--floor measures one-sequence decoding: leave out -b");

@@ -85,20 +85,19 @@ int run_cache_prompt(int argc, char** argv) {
       ->required();
   app.add_option("--eos-token", a.eos_token, "EOS token stored in the tokenizer configuration");
   app.add_option("--max-kv-size", a.max_kv_size,
-                 "Keep at most this many tokens per layer (first 4 always kept)");
-  app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)");
+                 "Keep at most this many tokens per layer (first 4 always kept)")
+      ->check(at_least(1));
+  app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)")
+      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
   app.add_option("--kv-group-size", a.kv_group_size, "Group size for KV-cache quantization")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({16, 32, 64, 128}));
   app.add_option("--quantized-kv-start", a.quantized_kv_start,
                  "Quantize the KV cache once it holds this many tokens")
       ->capture_default_str();
   app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   return run_guarded("cache-prompt", [&] { return cache_prompt_main(a); });
 }
 

@@ -122,16 +122,13 @@ int run_chat(int argc, char** argv) {
   app.add_option("--seed", a.seed, "Random seed")->capture_default_str();
   app.add_option("--max-kv-size", a.max_kv_size,
                  "Keep at most this many tokens in the cache (0 = all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   app.add_option("-m,--max-tokens", a.max_tokens, "Maximum tokens per answer")
       ->capture_default_str();
   app.add_option("--system-prompt", a.system_prompt, "System message");
   app.add_flag("--verbose", a.verbose, "Show generation statistics after each answer");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   return run_guarded("chat", [&] { return chat_main(a); });
 }
 

@@ -11,6 +11,7 @@
 #include "base/mapped_file.h"
 #include "chat/chat_template.h"
 #include "chat/jinja_error.h"
+#include "cli_common.h"
 #include "commands.h"
 #include "io/json.h"
 
@@ -56,11 +57,7 @@ int run_chat_template(int argc, char** argv) {
   app.add_option("--template", template_file, "Jinja file to use instead of the tokenizer's");
   app.add_option("--jsonl", jsonl, "conversations, one JSON object per line")->required();
   app.add_option("--date", date, "date strftime_now() reports, YYYY-MM-DD");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   try {
     if (!date.empty()) chat::parse_date(date);
     chat::TokenizerChatConfig config = chat::load_tokenizer_chat_config(tokenizer_dir);

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "base/timer.h"
+#include "cli_common.h"
 #include "commands.h"
 #include "models/convert.h"
 
@@ -23,7 +24,7 @@ int run_convert(int argc, char** argv) {
                  "mixed_2_6 | mixed_3_4 | mixed_3_6 | mixed_4_6");
   app.add_option("--dtype", o.dtype, "float16 | bfloat16 | float32 (default: config torch_dtype)");
   app.add_flag("-d,--dequantize", o.dequantize, "dequantize a quantized model");
-  CLI11_PARSE(app, argc, argv);
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   if (bits > 0) o.q_bits = bits;
   if (group > 0) o.q_group_size = group;
   try {

@@ -182,6 +182,8 @@ int generate_main(const GenerateArgs& a) {
       if (done == total) bar.finish();
     };
   }
+  // Bad sampling values fail here, before the framing: the error is then all the run prints.
+  [[maybe_unused]] const Sampler checked(opts.sampler);
   if (verbose) std::printf("==========\n");
   std::string text;
   GenerationResponse last;
@@ -261,22 +263,22 @@ int run_generate(int argc, char** argv) {
   app.add_option("--draft-model", a.draft_model,
                  "Draft model for speculative decoding (same vocabulary as --model)");
   app.add_option("--num-draft-tokens", a.num_draft_tokens, "Tokens the draft proposes per round")
-      ->capture_default_str();
-  app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)");
+      ->capture_default_str()
+      ->check(at_least(1));
+  app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)")
+      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
   app.add_option("--kv-group-size", a.kv_group_size, "Group size for KV-cache quantization")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::IsMember({16, 32, 64, 128}));
   app.add_option("--quantized-kv-start", a.quantized_kv_start,
                  "Quantize the KV cache once it holds this many tokens")
       ->capture_default_str();
   app.add_option("--max-kv-size", a.max_kv_size,
-                 "Keep at most this many tokens per layer (first 4 always kept)");
+                 "Keep at most this many tokens per layer (first 4 always kept)")
+      ->check(at_least(1));
   app.add_option("--prompt-cache-file", a.prompt_cache_file,
                  "Continue from a prompt cache saved by cache-prompt (model taken from it)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   a.model_given = app.count("--model") > 0;
   return run_guarded("generate", [&] { return generate_main(a); });
 }

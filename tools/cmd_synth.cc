@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "base/timer.h"
+#include "cli_common.h"
 #include "commands.h"
 #include "models/synthetic.h"
 
@@ -19,7 +20,7 @@ int run_synth(int argc, char** argv) {
   app.add_option("--out", out, "output folder (must not exist)")->required();
   app.add_option("--seed", seed, "random seed (same seed, same weights)");
   app.add_option("--tokenizer", tokenizer, "folder whose tokenizer files are copied");
-  CLI11_PARSE(app, argc, argv);
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   try {
     Timer timer;
     SynthOptions options;

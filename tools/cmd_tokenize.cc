@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "base/error.h"
+#include "cli_common.h"
 #include "commands.h"
 #include "io/json.h"
 #include "tokenizer/tokenizer.h"
@@ -71,11 +72,7 @@ int run_tokenize(int argc, char** argv) {
   auto* text_opt = app.add_option("--text", text, "a single text: print its ids and tokens");
   app.add_flag("--no-special-tokens", no_special, "with --text: do not add special tokens");
   jsonl_opt->excludes(text_opt);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (auto status = parse_flags(app, argc, argv)) return *status;
   if (jsonl.empty() && !text_opt->count()) {
     std::fprintf(stderr, "mlxlm tokenize: give --jsonl FILE or --text TEXT\n");
     return 2;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <utility>
 
 #include "run_cli.h"
 #include "testing/shared_data.h"
@@ -78,6 +79,19 @@ TEST(BenchCli, FloorNeedsOneSequenceAndSomeSteps) {
   r = run_mlxlm("bench --model " + testing::tinystories_dir() + " -g 0 -n 1 --floor");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--floor measures decoding steps"), std::string::npos) << r.err;
+}
+
+// A bad count is a usage error (status 2, as argparse) that names the flag, the value and the
+// bound, and nothing runs.
+TEST(BenchCli, BadCountsAreUsageErrors) {
+  for (auto [flags, message] : {std::pair{"-p 0", "--prompt-tokens: 0 is below 1"},
+                                std::pair{"-g -1", "--generation-tokens: -1 is below 0"},
+                                std::pair{"-b two", "--batch-size: two is not a whole number"}}) {
+    auto r = run_mlxlm("bench --model " + testing::tinystories_dir() + " " + flags);
+    EXPECT_EQ(r.exit_code, 2) << flags;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "") << flags;
+  }
 }
 
 TEST(BenchCli, MissingModelIsAnError) {

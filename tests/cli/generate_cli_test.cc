@@ -3,6 +3,8 @@
 
 #include <fstream>
 #include <regex>
+#include <string>
+#include <utility>
 
 #include "io/json.h"
 #include "run_cli.h"
@@ -83,6 +85,18 @@ TEST(GenerateCli, BadFlagValuesAreRejected) {
   auto r = run_mlxlm("generate --prompt hi --top-p 2");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("top_p must be in [0, 1]"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "") << "nothing but the error, no framing";
+  auto d = run_mlxlm("generate --prompt hi --num-draft-tokens 0 --draft-model " +
+                     testing::tinystories_dir());
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_NE(d.err.find("--num-draft-tokens"), std::string::npos) << d.err;
+  EXPECT_EQ(d.out, "");
+  for (auto [flags, message] : {std::pair{"--max-kv-size 0", "--max-kv-size: 0 is below 1"},
+                                std::pair{"--kv-bits 1", "--kv-bits: 1 not in {2,3,4,5,6,8}"}}) {
+    auto k = run_mlxlm(std::string("generate --prompt hi ") + flags);
+    EXPECT_EQ(k.exit_code, 2) << flags;
+    EXPECT_NE(k.err.find(message), std::string::npos) << k.err;
+  }
   auto u = run_mlxlm("generate --no-such-flag");
   EXPECT_EQ(u.exit_code, 2);
 }
@@ -107,8 +121,8 @@ namespace {
 TEST(GenerateCli, DraftModelKeepsGreedyTextAndReportsAcceptance) {
   const std::string model = testing::tinystories_dir();
   auto plain = testing::run_mlxlm("generate -p 'Once upon a time' -m 30 --temp 0");
-  auto spec = testing::run_mlxlm("generate -p 'Once upon a time' -m 30 --temp 0 --draft-model " + model +
-                                 " --num-draft-tokens 3");
+  auto spec = testing::run_mlxlm("generate -p 'Once upon a time' -m 30 --temp 0 --draft-model " +
+                                 model + " --num-draft-tokens 3");
   ASSERT_EQ(spec.exit_code, 0) << spec.err;
   auto text = [](const std::string& out) { return out.substr(0, out.find("\n==========\n", 11)); };
   EXPECT_EQ(text(plain.out), text(spec.out));
