@@ -260,8 +260,9 @@ int run_generate(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
       ->capture_default_str();
-  app.add_option("--draft-model", a.draft_model,
-                 "Draft model for speculative decoding (same vocabulary as --model)");
+  auto* draft_option =
+      app.add_option("--draft-model", a.draft_model,
+                     "Draft model for speculative decoding (same vocabulary as --model)");
   app.add_option("--num-draft-tokens", a.num_draft_tokens, "Tokens the draft proposes per round")
       ->capture_default_str()
       ->check(at_least(1));
@@ -273,9 +274,12 @@ int run_generate(int argc, char** argv) {
   app.add_option("--quantized-kv-start", a.quantized_kv_start,
                  "Quantize the KV cache once it holds this many tokens")
       ->capture_default_str();
+  // Speculative decoding rewinds its caches, which a full rotating cache cannot do (mlx-lm
+  // silently drops the bound).
   app.add_option("--max-kv-size", a.max_kv_size,
                  "Keep at most this many tokens per layer (first 4 always kept)")
-      ->check(at_least(1));
+      ->check(at_least(1))
+      ->excludes(draft_option);
   app.add_option("--prompt-cache-file", a.prompt_cache_file,
                  "Continue from a prompt cache saved by cache-prompt (model taken from it)");
   if (auto status = parse_flags(app, argc, argv)) return *status;

@@ -13,6 +13,11 @@ struct SpeculativeOptions {
   int max_tokens = 256;
   int num_draft_tokens = 2;
   int prefill_step_size = 512;
+  // KV-cache quantization of both models' caches after every forward pass, as generate_step
+  // (0 bits: none).
+  int kv_bits = 0;
+  int kv_group_size = 64;
+  int64_t quantized_kv_start = 0;
 };
 
 class SpeculativeTokenGenerator {
@@ -42,6 +47,9 @@ class SpeculativeTokenGenerator {
   void run_round();
   void rewind();
   int32_t sample_row(const float* logits, std::vector<float>& logprobs_out);
+  // One forward pass of `model` on `tokens`, then the caches quantized when due.
+  Tensor forward(const Model& model, std::span<const int32_t> tokens, PromptCache& cache,
+                 bool last_only);
 
   const Model& target_;
   const Model& draft_;

@@ -7,21 +7,6 @@
 #include "sampling/next_token.h"
 
 namespace mlxlm {
-namespace {
-
-void prefill_all_but_last(const Model& model, std::span<const int32_t> prompt, PromptCache& cache,
-                          int step) {
-  int64_t done = 0;
-  const auto total = static_cast<int64_t>(prompt.size());
-  while (total - done > 1) {
-    int64_t n = std::min<int64_t>(step, total - done - 1);
-    model.forward(prompt.subspan(done, n), 1, cache, true);
-    done += n;
-  }
-}
-
-}  // namespace
-
 SpeculativeTokenGenerator::SpeculativeTokenGenerator(const Model& target, const Model& draft,
                                                      std::span<const int32_t> prompt,
                                                      PromptCache& target_cache,
@@ -49,6 +34,8 @@ SpeculativeTokenGenerator::SpeculativeTokenGenerator(const Model& target, const 
   }
   if (options_.num_draft_tokens < 1)
     throw InvalidInput("generate", "num_draft_tokens must be >= 1");
+  if (options_.prefill_step_size < 1)
+    throw InvalidInput("generate", "prefill_step_size must be positive");
 }
 
 SpeculativeTokenGenerator::~SpeculativeTokenGenerator() {
@@ -57,14 +44,30 @@ SpeculativeTokenGenerator::~SpeculativeTokenGenerator() {
   if (!round_rewound_) rewind();
 }
 
+Tensor SpeculativeTokenGenerator::forward(const Model& model, std::span<const int32_t> tokens,
+                                          PromptCache& cache, bool last_only) {
+  Tensor logits = model.forward(tokens, 1, cache, last_only);
+  maybe_quantize_kv_cache(cache, options_.kv_bits, options_.kv_group_size,
+                          options_.quantized_kv_start);
+  return logits;
+}
+
 int32_t SpeculativeTokenGenerator::sample_row(const float* logits, std::vector<float>& lp) {
   const auto vocab = static_cast<size_t>(target_.info().vocab_size);
   return sample_next_token({logits, vocab}, history_, processors_, sampler_, lp);
 }
 
 void SpeculativeTokenGenerator::prefill() {
-  prefill_all_but_last(target_, history_, target_cache_, options_.prefill_step_size);
-  prefill_all_but_last(draft_, history_, draft_cache_, options_.prefill_step_size);
+  // Both models take all but the last prompt token, in chunks.
+  const auto total = static_cast<int64_t>(history_.size());
+  for (auto [model, cache] :
+       {std::pair{&target_, &target_cache_}, std::pair{&draft_, &draft_cache_}}) {
+    for (int64_t done = 0; total - done > 1;) {
+      const int64_t n = std::min<int64_t>(options_.prefill_step_size, total - done - 1);
+      forward(*model, std::span(history_).subspan(done, n), *cache, true);
+      done += n;
+    }
+  }
   y_ = {history_.back()};
   draft_y_ = y_;
   prefilled_ = true;
@@ -86,7 +89,7 @@ void SpeculativeTokenGenerator::run_round() {
   round_drafts_.clear();
   std::vector<int32_t> input = draft_y_;
   for (int i = 0; i < k; ++i) {
-    Tensor logits = draft_.forward(input, 1, draft_cache_, true);
+    Tensor logits = forward(draft_, input, draft_cache_, true);
     int32_t d = sample_row(logits.data<float>(), draft_logprobs_);
     round_drafts_.push_back(d);
     history_.push_back(d);  // processors of later drafts see earlier ones
@@ -97,7 +100,7 @@ void SpeculativeTokenGenerator::run_round() {
   // The target scores y and all drafts in one pass and samples k + 1 tokens.
   std::vector<int32_t> verify = y_;
   verify.insert(verify.end(), round_drafts_.begin(), round_drafts_.end());
-  Tensor logits = target_.forward(verify, 1, target_cache_, false);
+  Tensor logits = forward(target_, verify, target_cache_, false);
   const int64_t vocab = target_.info().vocab_size;
   const int64_t first = static_cast<int64_t>(verify.size()) - (k + 1);
   round_tokens_.assign(k + 1, 0);
@@ -111,6 +114,16 @@ void SpeculativeTokenGenerator::run_round() {
   round_accepted_ = 0;
   while (round_accepted_ < k && round_tokens_[round_accepted_] == round_drafts_[round_accepted_]) {
     ++round_accepted_;
+  }
+  // The round's rewind must find its caches trimmable still: a rotating cache that has filled
+  // its window has evicted what the rewind would restore, and trim_prompt_cache would silently
+  // skip it. (Thrown here, not from the rewind, which may run in the destructor.)
+  const int rejected = k - round_accepted_;
+  if ((rejected > 0 && !can_trim_prompt_cache(target_cache_)) ||
+      (rejected > 1 && !can_trim_prompt_cache(draft_cache_))) {
+    throw InvalidInput("generate",
+                       "speculative decoding cannot rewind a cache that stopped being trimmable "
+                       "(a rotating cache that filled its window)");
   }
   drafted_ += k;
   accepted_ += round_accepted_;

@@ -1,6 +1,7 @@
 #include <functional>
 #include <memory>
 
+#include "base/error.h"
 #include "base/memory.h"
 #include "base/timer.h"
 #include "mlxlm/generate.h"
@@ -29,6 +30,12 @@ struct StepSource {
 void stream_generate(const Model& model, const Tokenizer& tokenizer,
                      std::span<const int32_t> prompt, const GenerationOptions& options,
                      PromptCache* cache, const ResponseCallback& callback) {
+  if (options.draft_model != nullptr && options.step.max_kv_size > 0) {
+    // mlx-lm drops max_kv_size with a draft model; a bound the run would ignore is refused.
+    throw InvalidInput("generate",
+                       "max_kv_size cannot be combined with a draft model: speculative decoding "
+                       "rewinds its caches, which a rotating cache cannot do once full");
+  }
   PromptCache own_cache;
   if (cache == nullptr) {
     own_cache = make_prompt_cache(model, options.step.max_kv_size);
@@ -47,6 +54,10 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
     SpeculativeOptions so;
     so.max_tokens = options.step.max_tokens;
     so.num_draft_tokens = options.num_draft_tokens;
+    so.prefill_step_size = options.step.prefill_step_size;
+    so.kv_bits = options.step.kv_bits;
+    so.kv_group_size = options.step.kv_group_size;
+    so.quantized_kv_start = options.step.quantized_kv_start;
     speculative = std::make_unique<SpeculativeTokenGenerator>(
         model, *options.draft_model, prompt, *cache, draft_cache, sampler, processors, so);
     source.next = [&]() -> std::optional<StepSource::Step> {

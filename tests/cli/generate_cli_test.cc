@@ -127,6 +127,15 @@ TEST(GenerateCli, DraftModelKeepsGreedyTextAndReportsAcceptance) {
   auto text = [](const std::string& out) { return out.substr(0, out.find("\n==========\n", 11)); };
   EXPECT_EQ(text(plain.out), text(spec.out));
   EXPECT_NE(spec.out.find("Draft acceptance: "), std::string::npos) << spec.out;
+  // A rotating cache cannot rewind once full: the bound is refused, not silently dropped.
+  auto bounded = testing::run_mlxlm(
+      "generate -p 'Once upon a time' -m 30 --max-kv-size 8 "
+      "--draft-model " +
+      model);
+  EXPECT_EQ(bounded.exit_code, 2);
+  EXPECT_NE(bounded.err.find("excludes"), std::string::npos)
+      << bounded.err;
+  EXPECT_EQ(bounded.out, "");
 }
 
 }  // namespace

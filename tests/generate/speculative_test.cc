@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "base/error.h"
+#include "cache/rotating_kv_cache.h"
 #include "mlxlm/speculative.h"
 #include "models/registry.h"
 #include "random_model.h"
@@ -23,11 +24,13 @@ class SpeculativeTest : public ::testing::Test {
     other_draft_ = load_model(draft_dir_.path());
   }
 
-  std::vector<int32_t> plain_greedy(int n) {
+  std::vector<int32_t> plain_greedy(int n, int kv_bits = 0) {
     PromptCache cache = target_->make_cache();
     Sampler greedy;
     GenerateStepOptions o;
     o.max_tokens = n;
+    o.kv_bits = kv_bits;
+    o.kv_group_size = 16;
     TokenGenerator gen(*target_, prompt_, cache, greedy, {}, o);
     std::vector<int32_t> out;
     while (auto s = gen.next()) out.push_back(s->token);
@@ -74,6 +77,49 @@ TEST_F(SpeculativeTest, GreedyOutputEqualsPlainGenerationWithAWeakDraft) {
     EXPECT_LE(gen.accepted(), gen.drafted());
     // The target cache holds the prompt and every token but the last emitted one (mlx-lm).
     EXPECT_EQ(tc[0]->offset(), static_cast<int64_t>(prompt_.size() + tokens.size()) - 1);
+  }
+}
+
+// kv_bits quantizes both caches, as generate_step does (mlx-lm's quantize_cache_fn after every
+// forward pass), and the greedy text stays that of plain generation with the same kv_bits.
+TEST_F(SpeculativeTest, KvBitsQuantizesBothCaches) {
+  PromptCache tc = target_->make_cache();
+  PromptCache dc = other_draft_->make_cache();
+  Sampler greedy;
+  SpeculativeOptions o;
+  o.max_tokens = 16;
+  o.num_draft_tokens = 3;
+  o.kv_bits = 8;
+  o.kv_group_size = 16;
+  {
+    SpeculativeTokenGenerator gen(*target_, *other_draft_, prompt_, tc, dc, greedy, {}, o);
+    std::vector<int32_t> tokens;
+    while (auto s = gen.next()) tokens.push_back(s->token);
+    EXPECT_EQ(tokens, plain_greedy(16, 8));
+  }
+  for (const PromptCache* cache : {&tc, &dc}) {
+    for (const auto& c : *cache) EXPECT_EQ(c->class_name(), "QuantizedKVCache");
+  }
+  EXPECT_EQ(tc[0]->offset(), static_cast<int64_t>(prompt_.size()) + 16 - 1);
+}
+
+// A rotating cache stops being trimmable once its window is full; the rewind that then needs it
+// is an error, not a silently skipped trim that would leave rejected drafts in the cache.
+TEST_F(SpeculativeTest, RewindingAFullRotatingCacheIsAnError) {
+  PromptCache tc = target_->make_cache();
+  for (auto& c : tc) c = std::make_unique<RotatingKVCache>(12, 0);
+  PromptCache dc = other_draft_->make_cache();
+  Sampler greedy;
+  SpeculativeOptions o;
+  o.max_tokens = 24;
+  o.num_draft_tokens = 3;
+  SpeculativeTokenGenerator gen(*target_, *other_draft_, prompt_, tc, dc, greedy, {}, o);
+  try {
+    while (gen.next()) {
+    }
+    FAIL() << "a rewind of a full rotating cache went through";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("trimmable"), std::string::npos) << e.what();
   }
 }
 

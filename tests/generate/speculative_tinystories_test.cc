@@ -5,12 +5,14 @@
 
 #include <cstdio>
 
+#include "base/error.h"
 #include "io/json.h"
 #include "mlxlm/speculative.h"
 #include "models/convert.h"
 #include "models/registry.h"
 #include "testing/goldens.h"
 #include "testing/shared_data.h"
+#include "tokenizer/tokenizer.h"
 
 namespace mlxlm {
 namespace {
@@ -69,6 +71,26 @@ TEST(SpeculativeTinyStories, FourBitDraftKeepsGreedyOutput) {
   std::printf("4-bit draft acceptance rate: %.3f (%lld of %lld)\n", rate,
               static_cast<long long>(accepted), static_cast<long long>(drafted));
   EXPECT_GT(rate, 0.4);
+}
+
+// stream_generate with a draft refuses max_kv_size (mlx-lm drops it silently): its rotating
+// caches could not rewind the rejected drafts once full.
+TEST(SpeculativeTinyStories, StreamGenerateRefusesMaxKvSizeWithADraft) {
+  auto model = load_model(testing::tinystories_dir());
+  auto tokenizer = Tokenizer::load(testing::tinystories_dir());
+  GenerationOptions o;
+  o.draft_model = model.get();
+  o.step.max_kv_size = 8;
+  const std::vector<int32_t> prompt{1, 2, 3};
+  int calls = 0;
+  try {
+    stream_generate(*model, *tokenizer, prompt, o, nullptr,
+                    [&](const GenerationResponse&) { return ++calls > 0; });
+    FAIL() << "max_kv_size with a draft model was accepted";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("max_kv_size"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(calls, 0);
 }
 
 }  // namespace
