@@ -103,7 +103,7 @@ int run_bench(int argc, char** argv) {
                "after each decoding step, time a read of the weights it read, and report "
                "generation as a share of that bandwidth floor (one sequence only)");
   if (auto status = parse_flags(app, argc, argv)) return *status;
-  try {
+  return run_guarded("bench", [&] {
     if (floor && batch > 1) {
       throw InvalidInput("bench", "--floor measures one-sequence decoding: leave out -b");
     }
@@ -167,10 +167,7 @@ int run_bench(int argc, char** argv) {
                 sum.prompt_tps / trials, sum.generation_tps / trials,
                 static_cast<double>(peak_memory_bytes()) / 1e9);
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mlxlm bench: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace mlxlm::cli

@@ -56,10 +56,19 @@ int run_chat_template(int argc, char** argv) {
       ->required();
   app.add_option("--template", template_file, "Jinja file to use instead of the tokenizer's");
   app.add_option("--jsonl", jsonl, "conversations, one JSON object per line")->required();
-  app.add_option("--date", date, "date strftime_now() reports, YYYY-MM-DD");
+  app.add_option("--date", date, "date strftime_now() reports, YYYY-MM-DD")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            try {
+              chat::parse_date(value);
+              return {};
+            } catch (const InvalidInput& e) {
+              return e.what();
+            }
+          },
+          "YYYY-MM-DD"));
   if (auto status = parse_flags(app, argc, argv)) return *status;
-  try {
-    if (!date.empty()) chat::parse_date(date);
+  return run_guarded("chat-template", [&] {
     chat::TokenizerChatConfig config = chat::load_tokenizer_chat_config(tokenizer_dir);
     std::ifstream in(jsonl);
     if (!in) throw FileError("chat-template", "cannot open " + jsonl);
@@ -97,13 +106,7 @@ int run_chat_template(int argc, char** argv) {
     }
     std::cout.flush();
     return 0;
-  } catch (const InvalidInput& e) {
-    std::fprintf(stderr, "mlxlm chat-template: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mlxlm chat-template: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace mlxlm::cli

@@ -27,7 +27,7 @@ int run_convert(int argc, char** argv) {
   if (auto status = parse_flags(app, argc, argv)) return *status;
   if (bits > 0) o.q_bits = bits;
   if (group > 0) o.q_group_size = group;
-  try {
+  return run_guarded("convert", [&] {
     Timer timer;
     ConvertResult r = convert_model(o);
     if (o.quantize) {
@@ -35,10 +35,7 @@ int run_convert(int argc, char** argv) {
     }
     std::printf("wrote %s in %.1f s\n", o.mlx_path.c_str(), timer.seconds());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mlxlm convert: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace mlxlm::cli

@@ -21,7 +21,7 @@ int run_synth(int argc, char** argv) {
   app.add_option("--seed", seed, "random seed (same seed, same weights)");
   app.add_option("--tokenizer", tokenizer, "folder whose tokenizer files are copied");
   if (auto status = parse_flags(app, argc, argv)) return *status;
-  try {
+  return run_guarded("synth", [&] {
     Timer timer;
     SynthOptions options;
     options.seed = seed;
@@ -30,10 +30,7 @@ int run_synth(int argc, char** argv) {
     std::printf("wrote %s (%s, seed %llu) in %.1f s\n", out.c_str(), shape.c_str(),
                 static_cast<unsigned long long>(seed), timer.seconds());
     return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mlxlm synth: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace mlxlm::cli

@@ -77,17 +77,11 @@ int run_tokenize(int argc, char** argv) {
     std::fprintf(stderr, "mlxlm tokenize: give --jsonl FILE or --text TEXT\n");
     return 2;
   }
-  try {
+  return run_guarded("tokenize", [&] {
     auto tok = Tokenizer::load(dir);
     if (!jsonl.empty()) return run_jsonl(*tok, jsonl);
     return run_text(*tok, text, !no_special);
-  } catch (const InvalidInput& e) {
-    std::fprintf(stderr, "mlxlm tokenize: %s\n", e.what());
-    return 2;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "mlxlm tokenize: %s\n", e.what());
-    return 1;
-  }
+  });
 }
 
 }  // namespace mlxlm::cli
