@@ -89,7 +89,9 @@ void check(const WeightSpec& spec, int64_t m, bool with_bias) {
 TEST(Matmul, FloatFormatsEveryTarget) {
   for (auto f : {WeightFormat::F32, WeightFormat::F16, WeightFormat::BF16}) {
     for (int misalign : {0, 2}) {
-      for (int64_t m : {1, 2, 5}) {
+      // 1-4 activation rows take one pass of m rows each (tiles of 4, 4, 3 and 2 weight rows,
+      // 13 leaving a tail); 5 and more the prefill loop.
+      for (int64_t m : {1, 2, 3, 4, 5}) {
         WeightSpec s;
         s.format = f;
         s.rows = 13;
@@ -128,8 +130,9 @@ TEST(Matmul, AffineEveryBitsGroupTarget) {
 }
 
 // Rows of 1024 columns or more take the one-row-at-a-time kernels (single_rows-inl.h): on AVX-512
-// VNNI 4 bits for fewer than 4 activation rows and 8 bits for any, on AVX2 4 bits for fewer than
-// 4: whole steps plus the tails they leave, with each scale type.
+// VNNI 4 bits for fewer than 4 activation rows and 8 bits for any, on AVX2 4 and 8 bits for
+// fewer than 4, all of them in one pass over the row: whole steps plus the tails they leave, with
+// each scale type.
 TEST(Matmul, LongRowsEveryGroup) {
   for (int bits : {4, 8}) {
     for (int group : {32, 64, 128}) {
@@ -141,7 +144,7 @@ TEST(Matmul, LongRowsEveryGroup) {
       s.rows = 9;
       s.cols = group == 128 ? 1152 : 1088;  // 36 or 34 blocks: steps of 8 (4) leave a tail
       s.seed = static_cast<unsigned>(bits * 1000 + group);
-      for (int64_t m : {1, 3, 6}) check(s, m, m == 3);
+      for (int64_t m : {1, 2, 3, 6}) check(s, m, m == 3);
     }
   }
 }
