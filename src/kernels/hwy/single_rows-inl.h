@@ -116,11 +116,22 @@ void SingleRows(const QuantizedActs& a, const WeightRef& w, const float* bias, f
         SingleRowTile<F, 4>(codes, a, i, shift, lanes, wrow, brow, out);
         for (int u = 0; u < 4; ++u) finish(i + u, out[u]);
       }
-      for (; i < i1; ++i) {
-        float out;
-        SingleRowTile<F, 1>(codes, a, i, shift, lanes, wrow, brow, &out);
-        finish(i, out);
+      // The 1-3 rows left in one more pass (speculative verification has 2-4 in all).
+      float out[3];
+      switch (i1 - i) {
+        case 3:
+          SingleRowTile<F, 3>(codes, a, i, shift, lanes, wrow, brow, out);
+          break;
+        case 2:
+          SingleRowTile<F, 2>(codes, a, i, shift, lanes, wrow, brow, out);
+          break;
+        case 1:
+          SingleRowTile<F, 1>(codes, a, i, shift, lanes, wrow, brow, out);
+          break;
+        default:
+          break;
       }
+      for (int u = 0; i + u < i1; ++u) finish(i + u, out[u]);
     }
   }
 }
