@@ -37,6 +37,16 @@ class SpeculativeTest : public ::testing::Test {
     return out;
   }
 
+  // Greedy speculative decoding of prompt_ by the target with `draft`, into caches tc and dc.
+  std::vector<int32_t> speculative_greedy(const Model& draft, PromptCache& tc, PromptCache& dc,
+                                          const SpeculativeOptions& o) {
+    Sampler greedy;
+    SpeculativeTokenGenerator gen(*target_, draft, prompt_, tc, dc, greedy, {}, o);
+    std::vector<int32_t> tokens;
+    while (auto s = gen.next()) tokens.push_back(s->token);
+    return tokens;
+  }
+
   testing::TempDir target_dir_, draft_dir_;
   std::unique_ptr<Model> target_, other_draft_;
   const std::vector<int32_t> prompt_ = {3, 14, 15, 92, 65, 35, 89, 79};
@@ -85,18 +95,12 @@ TEST_F(SpeculativeTest, GreedyOutputEqualsPlainGenerationWithAWeakDraft) {
 TEST_F(SpeculativeTest, KvBitsQuantizesBothCaches) {
   PromptCache tc = target_->make_cache();
   PromptCache dc = other_draft_->make_cache();
-  Sampler greedy;
   SpeculativeOptions o;
   o.max_tokens = 16;
   o.num_draft_tokens = 3;
   o.kv_bits = 8;
   o.kv_group_size = 16;
-  {
-    SpeculativeTokenGenerator gen(*target_, *other_draft_, prompt_, tc, dc, greedy, {}, o);
-    std::vector<int32_t> tokens;
-    while (auto s = gen.next()) tokens.push_back(s->token);
-    EXPECT_EQ(tokens, plain_greedy(16, 8));
-  }
+  EXPECT_EQ(speculative_greedy(*other_draft_, tc, dc, o), plain_greedy(16, 8));
   for (const PromptCache* cache : {&tc, &dc}) {
     for (const auto& c : *cache) EXPECT_EQ(c->class_name(), "QuantizedKVCache");
   }
@@ -109,14 +113,11 @@ TEST_F(SpeculativeTest, RewindingAFullRotatingCacheIsAnError) {
   PromptCache tc = target_->make_cache();
   for (auto& c : tc) c = std::make_unique<RotatingKVCache>(12, 0);
   PromptCache dc = other_draft_->make_cache();
-  Sampler greedy;
   SpeculativeOptions o;
   o.max_tokens = 24;
   o.num_draft_tokens = 3;
-  SpeculativeTokenGenerator gen(*target_, *other_draft_, prompt_, tc, dc, greedy, {}, o);
   try {
-    while (gen.next()) {
-    }
+    speculative_greedy(*other_draft_, tc, dc, o);
     FAIL() << "a rewind of a full rotating cache went through";
   } catch (const InvalidInput& e) {
     EXPECT_NE(std::string(e.what()).find("trimmable"), std::string::npos) << e.what();
