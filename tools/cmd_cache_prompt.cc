@@ -9,6 +9,7 @@
 #include "base/error.h"
 #include "base/memory.h"
 #include "base/timer.h"
+#include "cache/kv_quantize.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "engine/loaded_model.h"
@@ -88,10 +89,10 @@ int run_cache_prompt(int argc, char** argv) {
                  "Keep at most this many tokens per layer (first 4 always kept)")
       ->check(at_least(1));
   app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)")
-      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
+      ->check(CLI::IsMember(kKvBits));
   app.add_option("--kv-group-size", a.kv_group_size, "Group size for KV-cache quantization")
       ->capture_default_str()
-      ->check(CLI::IsMember({16, 32, 64, 128}));
+      ->check(CLI::IsMember(kKvGroupSizes));
   app.add_option("--quantized-kv-start", a.quantized_kv_start,
                  "Quantize the KV cache once it holds this many tokens")
       ->capture_default_str();

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "base/error.h"
+#include "cache/kv_quantize.h"
 #include "cache/quantized_kv_cache.h"
 #include "cache/rotating_kv_cache.h"
 #include "cli_common.h"
@@ -267,10 +268,10 @@ int run_generate(int argc, char** argv) {
       ->capture_default_str()
       ->check(at_least(1));
   app.add_option("--kv-bits", a.kv_bits, "Bits for KV-cache quantization (default: none)")
-      ->check(CLI::IsMember({2, 3, 4, 5, 6, 8}));
+      ->check(CLI::IsMember(kKvBits));
   app.add_option("--kv-group-size", a.kv_group_size, "Group size for KV-cache quantization")
       ->capture_default_str()
-      ->check(CLI::IsMember({16, 32, 64, 128}));
+      ->check(CLI::IsMember(kKvGroupSizes));
   app.add_option("--quantized-kv-start", a.quantized_kv_start,
                  "Quantize the KV cache once it holds this many tokens")
       ->capture_default_str();

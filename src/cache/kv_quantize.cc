@@ -8,11 +8,10 @@
 namespace mlxlm {
 
 void check_kv_quantization(int64_t dim, int group_size, int bits) {
-  if (bits != 2 && bits != 3 && bits != 4 && bits != 5 && bits != 6 && bits != 8) {
+  if (std::find(kKvBits.begin(), kKvBits.end(), bits) == kKvBits.end()) {
     throw InvalidInput("cache", "kv bits must be 2, 3, 4, 5, 6 or 8, got " + std::to_string(bits));
   }
-  // mlx takes 32, 64 or 128; 16 is allowed too so that models with head_dim 16 can quantize.
-  if (group_size != 16 && group_size != 32 && group_size != 64 && group_size != 128) {
+  if (std::find(kKvGroupSizes.begin(), kKvGroupSizes.end(), group_size) == kKvGroupSizes.end()) {
     throw InvalidInput(
         "cache", "kv group size must be 16, 32, 64 or 128, got " + std::to_string(group_size));
   }

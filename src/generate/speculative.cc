@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "mlxlm/prefill.h"
 #include "models/model.h"
 #include "sampling/next_token.h"
 
@@ -58,15 +59,13 @@ int32_t SpeculativeTokenGenerator::sample_row(const float* logits, std::vector<f
 }
 
 void SpeculativeTokenGenerator::prefill() {
-  // Both models take all but the last prompt token, in chunks.
-  const auto total = static_cast<int64_t>(history_.size());
-  for (auto [model, cache] :
-       {std::pair{&target_, &target_cache_}, std::pair{&draft_, &draft_cache_}}) {
-    for (int64_t done = 0; total - done > 1;) {
-      const int64_t n = std::min<int64_t>(options_.prefill_step_size, total - done - 1);
-      forward(*model, std::span(history_).subspan(done, n), *cache, true);
-      done += n;
-    }
+  // Both models take all but the last prompt token, in chunks, quantized as the steps will be.
+  const std::span<const int32_t> head = std::span(history_).first(history_.size() - 1);
+  if (!head.empty()) {
+    const PrefillOptions o{options_.prefill_step_size, options_.kv_bits, options_.kv_group_size,
+                           options_.quantized_kv_start};
+    mlxlm::prefill(target_, head, target_cache_, o);
+    mlxlm::prefill(draft_, head, draft_cache_, o);
   }
   y_ = {history_.back()};
   draft_y_ = y_;

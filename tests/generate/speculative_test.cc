@@ -24,13 +24,14 @@ class SpeculativeTest : public ::testing::Test {
     other_draft_ = load_model(draft_dir_.path());
   }
 
-  std::vector<int32_t> plain_greedy(int n, int kv_bits = 0) {
+  std::vector<int32_t> plain_greedy(int n, int kv_bits = 0, int64_t quantized_kv_start = 0) {
     PromptCache cache = target_->make_cache();
     Sampler greedy;
     GenerateStepOptions o;
     o.max_tokens = n;
     o.kv_bits = kv_bits;
     o.kv_group_size = 16;
+    o.quantized_kv_start = quantized_kv_start;
     TokenGenerator gen(*target_, prompt_, cache, greedy, {}, o);
     std::vector<int32_t> out;
     while (auto s = gen.next()) out.push_back(s->token);
@@ -91,7 +92,8 @@ TEST_F(SpeculativeTest, GreedyOutputEqualsPlainGenerationWithAWeakDraft) {
 }
 
 // kv_bits quantizes both caches, as generate_step does (mlx-lm's quantize_cache_fn after every
-// forward pass), and the greedy text stays that of plain generation with the same kv_bits.
+// forward pass), and the greedy text stays that of plain generation with the same kv_bits. The
+// caches pass quantized_kv_start (12) during the rounds, after the 7-token prefill.
 TEST_F(SpeculativeTest, KvBitsQuantizesBothCaches) {
   PromptCache tc = target_->make_cache();
   PromptCache dc = other_draft_->make_cache();
@@ -100,7 +102,8 @@ TEST_F(SpeculativeTest, KvBitsQuantizesBothCaches) {
   o.num_draft_tokens = 3;
   o.kv_bits = 8;
   o.kv_group_size = 16;
-  EXPECT_EQ(speculative_greedy(*other_draft_, tc, dc, o), plain_greedy(16, 8));
+  o.quantized_kv_start = 12;
+  EXPECT_EQ(speculative_greedy(*other_draft_, tc, dc, o), plain_greedy(16, 8, 12));
   for (const PromptCache* cache : {&tc, &dc}) {
     for (const auto& c : *cache) EXPECT_EQ(c->class_name(), "QuantizedKVCache");
   }
