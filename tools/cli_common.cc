@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <limits>
 
 #include "base/env.h"
 #include "base/error.h"
@@ -90,6 +93,21 @@ CLI::Validator at_least(long long lo) {
       lo == 1   ? "POSITIVE"
       : lo == 0 ? "NONNEGATIVE"
                 : "AT LEAST " + std::to_string(lo));
+}
+
+CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        uint64_t v = 0;
+        const char* end = value.data() + value.size();
+        auto [ptr, ec] = std::from_chars(value.data(), end, v);
+        if (value.empty() || ec != std::errc() || ptr != end) {
+          return value + " is not a whole number from 0 to " +
+                 std::to_string(std::numeric_limits<uint64_t>::max());
+        }
+        return {};
+      },
+      "SEED");
 }
 
 }  // namespace mlxlm::cli

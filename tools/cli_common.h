@@ -31,4 +31,8 @@ std::optional<int> parse_flags(CLI::App& app, int argc, char** argv);
 // the type as a 300-digit number.
 CLI::Validator at_least(long long lo);
 
+// A flag check for seeds: whole numbers from 0 to 2^64 - 1. CLI11 alone reads "-1" as
+// 2^64 - 1 and saturates numbers past the top, so different seeds would give the same text.
+CLI::Validator seed_value();
+
 }  // namespace mlxlm::cli

@@ -97,7 +97,8 @@ int run_cache_prompt(int argc, char** argv) {
                  "Quantize the KV cache once it holds this many tokens")
       ->capture_default_str();
   app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   if (auto status = parse_flags(app, argc, argv)) return *status;
   return run_guarded("cache-prompt", [&] { return cache_prompt_main(a); });
 }

@@ -119,7 +119,7 @@ int run_chat(int argc, char** argv) {
   app.add_option("--xtc-probability", a.xtc_probability, "Probability of applying XTC")
       ->capture_default_str();
   app.add_option("--xtc-threshold", a.xtc_threshold, "XTC threshold")->capture_default_str();
-  app.add_option("--seed", a.seed, "Random seed")->capture_default_str();
+  app.add_option("--seed", a.seed, "Random seed")->capture_default_str()->check(seed_value());
   app.add_option("--max-kv-size", a.max_kv_size,
                  "Keep at most this many tokens in the cache (0 = all)")
       ->capture_default_str()

@@ -247,7 +247,7 @@ int run_generate(int argc, char** argv) {
   app.add_option("--xtc-threshold", a.xtc_threshold, "XTC threshold")->capture_default_str();
   app.add_option("--min-tokens-to-keep", a.min_tokens_to_keep, "Tokens min-p always keeps")
       ->capture_default_str();
-  app.add_option("--seed", a.seed, "Random seed (same seed, same text)");
+  app.add_option("--seed", a.seed, "Random seed (same seed, same text)")->check(seed_value());
   app.add_option("--extra-eos-token", a.extra_eos_tokens, "Extra EOS tokens (token text or id)");
   app.add_flag("--ignore-chat-template", a.ignore_chat_template,
                "Use the raw prompt without the chat template");
@@ -260,7 +260,8 @@ int run_generate(int argc, char** argv) {
   app.add_option("--verbose", a.verbose, "Print framing and statistics (true/false)")
       ->capture_default_str();
   app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   auto* draft_option =
       app.add_option("--draft-model", a.draft_model,
                      "Draft model for speculative decoding (same vocabulary as --model)");

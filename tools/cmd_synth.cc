@@ -18,7 +18,7 @@ int run_synth(int argc, char** argv) {
   for (const auto& n : synthetic_shape_names()) names += (names.empty() ? "" : "|") + n;
   app.add_option("--shape", shape, "model shape: " + names)->required();
   app.add_option("--out", out, "output folder (must not exist)")->required();
-  app.add_option("--seed", seed, "random seed (same seed, same weights)");
+  app.add_option("--seed", seed, "random seed (same seed, same weights)")->check(seed_value());
   app.add_option("--tokenizer", tokenizer, "folder whose tokenizer files are copied");
   if (auto status = parse_flags(app, argc, argv)) return *status;
   return run_guarded("synth", [&] {

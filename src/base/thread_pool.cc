@@ -4,6 +4,10 @@
 #include <chrono>
 #include <memory>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -142,11 +146,19 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
 ThreadPool& ThreadPool::global() {
   std::lock_guard<std::mutex> lock(g_pool_mutex);
   if (!g_pool) {
-    int n = g_requested_threads > 0 ? g_requested_threads
-                                    : static_cast<int>(std::thread::hardware_concurrency());
+    int n = g_requested_threads > 0 ? g_requested_threads : available_cores();
     g_pool = std::make_unique<ThreadPool>(std::max(1, n));
   }
   return *g_pool;
+}
+
+int ThreadPool::available_cores() {
+#if defined(__linux__)
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof(mask), &mask) == 0) return std::max(1, CPU_COUNT(&mask));
+#endif
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 void ThreadPool::set_num_threads(int n) {

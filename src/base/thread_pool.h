@@ -27,9 +27,13 @@ class ThreadPool {
   // calls from inside fn run serially.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
-  // The process-wide pool; sized by set_num_threads() or, by default, the core count.
+  // The process-wide pool; sized by set_num_threads() or, by default, available_cores().
   static ThreadPool& global();
   static void set_num_threads(int n);
+
+  // The cores this process may run on: its CPU affinity mask (taskset, a container's cpuset),
+  // not the machine's core count, which would oversubscribe a process pinned to fewer cores.
+  static int available_cores();
 
  private:
   void worker_loop();

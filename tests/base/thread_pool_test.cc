@@ -6,6 +6,10 @@
 #include <atomic>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 namespace mlxlm {
 namespace {
 
@@ -86,6 +90,30 @@ TEST(ThreadPool, GlobalPoolResizes) {
   ThreadPool::set_num_threads(0);
   EXPECT_GE(ThreadPool::global().num_threads(), 1);
 }
+
+#if defined(__linux__)
+// A process pinned to fewer cores (taskset, a container's cpuset) gets a default pool of that
+// many threads, not one per core of the machine.
+TEST(ThreadPool, DefaultPoolFollowsTheAffinityMask) {
+  cpu_set_t original;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(original), &original), 0);
+  EXPECT_EQ(ThreadPool::available_cores(), CPU_COUNT(&original));
+  int first = 0;
+  while (!CPU_ISSET(first, &original)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  ThreadPool::set_num_threads(0);
+  const int pinned_cores = ThreadPool::available_cores();
+  const int pinned_pool = ThreadPool::global().num_threads();
+  ASSERT_EQ(sched_setaffinity(0, sizeof(original), &original), 0);
+  ThreadPool::set_num_threads(0);
+  EXPECT_EQ(pinned_cores, 1);
+  EXPECT_EQ(pinned_pool, 1);
+  EXPECT_EQ(ThreadPool::global().num_threads(), CPU_COUNT(&original));
+}
+#endif
 
 }  // namespace
 }  // namespace mlxlm

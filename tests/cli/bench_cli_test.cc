@@ -4,6 +4,7 @@
 #include <regex>
 #include <utility>
 
+#include "base/thread_pool.h"
 #include "run_cli.h"
 #include "testing/shared_data.h"
 
@@ -92,6 +93,16 @@ TEST(BenchCli, BadCountsAreUsageErrors) {
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
     EXPECT_EQ(r.out, "") << flags;
   }
+}
+
+// More threads than cores run (the user asked for them) but are named as sharing cores.
+TEST(BenchCli, MoreThreadsThanCoresWarn) {
+  const std::string threads = std::to_string(ThreadPool::available_cores() + 1);
+  auto r = run_mlxlm("bench --model " + testing::tinystories_dir() + " -t " + threads +
+                     " -p 4 -g 2 -n 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: -t " + threads + " exceeds the"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("threads=" + threads), std::string::npos) << r.out;
 }
 
 TEST(BenchCli, MissingModelIsAnError) {

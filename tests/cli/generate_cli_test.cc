@@ -91,9 +91,16 @@ TEST(GenerateCli, BadFlagValuesAreRejected) {
   EXPECT_EQ(d.exit_code, 2);
   EXPECT_NE(d.err.find("--num-draft-tokens"), std::string::npos) << d.err;
   EXPECT_EQ(d.out, "");
-  for (auto [flags, message] : {std::pair{"--max-kv-size 0", "--max-kv-size: 0 is below 1"},
-                                std::pair{"--kv-bits 1", "--kv-bits: 1 not in {2,3,4,5,6,8}"}}) {
-    auto k = run_mlxlm(std::string("generate --prompt hi ") + flags);
+  // CLI11 alone would read seed -1 as 2^64 - 1 and saturate 2^64: three seeds, one text.
+  const char* kSeedError = " is not a whole number from 0 to 18446744073709551615";
+  for (auto [flags, message] :
+       {std::pair<std::string, std::string>{"--max-kv-size 0", "--max-kv-size: 0 is below 1"},
+        {"--kv-bits 1", "--kv-bits: 1 not in {2,3,4,5,6,8}"},
+        {"--prefill-step-size 0", "--prefill-step-size: 0 is below 1"},
+        {"--seed -1", std::string("--seed: -1") + kSeedError},
+        {"--seed 18446744073709551616",
+         std::string("--seed: 18446744073709551616") + kSeedError}}) {
+    auto k = run_mlxlm("generate --prompt hi " + flags);
     EXPECT_EQ(k.exit_code, 2) << flags;
     EXPECT_NE(k.err.find(message), std::string::npos) << k.err;
   }
@@ -133,8 +140,7 @@ TEST(GenerateCli, DraftModelKeepsGreedyTextAndReportsAcceptance) {
       "--draft-model " +
       model);
   EXPECT_EQ(bounded.exit_code, 2);
-  EXPECT_NE(bounded.err.find("excludes"), std::string::npos)
-      << bounded.err;
+  EXPECT_NE(bounded.err.find("excludes"), std::string::npos) << bounded.err;
   EXPECT_EQ(bounded.out, "");
 }
 
