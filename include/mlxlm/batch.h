@@ -80,7 +80,10 @@ class BatchGenerator {
   BatchGenerator(const BatchGenerator&) = delete;
   BatchGenerator& operator=(const BatchGenerator&) = delete;
 
-  // Queues sequences; returns their uids (increasing).
+  // Queues sequences; returns their uids (increasing). Every request is checked first (prompt
+  // not empty, token ids inside the vocabulary, a given cache with the model's layers, of the
+  // kinds this generator batches, holding as many tokens as cached_tokens), so that a bad one
+  // throws here and queues nothing, instead of failing a later next() for the whole batch.
   std::vector<uint64_t> insert(std::vector<BatchRequest> requests);
   // Drops sequences wherever they are (queued, prefilling, decoding).
   void remove(const std::vector<uint64_t>& uids);
@@ -100,6 +103,7 @@ class BatchGenerator {
 
  private:
   struct Sequence;
+  void check_request(const BatchRequest& r) const;
   void decode_step(Step& out);
   void prefill_step(Step& out);
   void admit_queued();

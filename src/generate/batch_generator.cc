@@ -85,10 +85,55 @@ BatchGenerator::BatchGenerator(const Model& model, BatchGeneratorOptions options
 
 BatchGenerator::~BatchGenerator() = default;
 
+void BatchGenerator::check_request(const BatchRequest& r) const {
+  if (r.prompt.empty()) throw InvalidInput("generate", "a batch request has an empty prompt");
+  const int64_t vocab = model_.info().vocab_size;
+  auto check_ids = [&](const std::vector<int32_t>& ids, const std::string& what) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] >= vocab) {
+        throw InvalidInput("generate",
+                           what + " token " + std::to_string(i) + " (id " + std::to_string(ids[i]) +
+                               ") is outside the vocabulary of " + std::to_string(vocab));
+      }
+    }
+  };
+  check_ids(r.prompt, "a batch request's prompt");
+  check_ids(r.cached_tokens, "a batch request's cached_tokens");
+  if (r.cache == nullptr) {
+    if (!r.cached_tokens.empty()) {
+      throw InvalidInput("generate", "cached_tokens were given without the cache holding them");
+    }
+    return;
+  }
+  const PromptCache own = batch_sequence_cache(model_, options_.max_kv_size);
+  if (r.cache->size() != own.size()) {
+    throw InvalidInput("generate", "a batch request's cache has " +
+                                       std::to_string(r.cache->size()) + " layers, the model has " +
+                                       std::to_string(own.size()));
+  }
+  for (size_t l = 0; l < own.size(); ++l) {
+    const Cache& given = *(*r.cache)[l];
+    if (given.class_name() != own[l]->class_name()) {
+      throw InvalidInput("generate", "layer " + std::to_string(l) +
+                                         " of a batch request's cache is a " + given.class_name() +
+                                         "; this generator batches " + own[l]->class_name() +
+                                         " layers");
+    }
+    // Arrays (state-space) caches hold a state, not positions: they have no offset to compare.
+    const auto cached = static_cast<int64_t>(r.cached_tokens.size());
+    if (cached > 0 && given.class_name() != "ArraysCache" && given.offset() != cached) {
+      throw InvalidInput("generate", "a batch request's cached_tokens holds " +
+                                         std::to_string(cached) + " tokens, but layer " +
+                                         std::to_string(l) + " of its cache holds " +
+                                         std::to_string(given.offset()));
+    }
+  }
+}
+
 std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests) {
+  for (const auto& r : requests) check_request(r);
   std::vector<uint64_t> uids;
   for (auto& r : requests) {
-    if (r.prompt.empty()) throw InvalidInput("generate", "a batch request has an empty prompt");
     auto seq = std::make_unique<Sequence>();
     seq->uid = next_uid_++;
     seq->tokens = r.cached_tokens;
@@ -100,9 +145,6 @@ std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests)
       seq->cache = copy_prompt_cache(*r.cache);
       seq->processed = seq->prompt_begin;
     } else {
-      if (!r.cached_tokens.empty()) {
-        throw InvalidInput("generate", "cached_tokens were given without the cache holding them");
-      }
       seq->cache = batch_sequence_cache(model_, options_.max_kv_size);
     }
     if (r.sampler) seq->sampler = std::make_unique<Sampler>(*r.sampler);

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <map>
 
+#include "base/error.h"
 #include "cache/kv_cache.h"
+#include "cache/quantized_kv_cache.h"
 #include "cache/rotating_kv_cache.h"
 #include "generate/stop_matcher.h"
 #include "greedy_run.h"
@@ -229,6 +231,48 @@ TEST_F(BatchGeneratorTest, RemovalWhileDecodingKeepsOtherRowsExact) {
     }
   }
   for (size_t i : {1, 2, 3}) EXPECT_EQ(got[uids[i]], single(prompts_[i], 6).tokens);
+}
+
+// A bad request throws from insert() and queues nothing, not even the good requests of the same
+// call (whose uids the caller never receives); the generator then runs the next insert as if
+// the bad one had never been made. Without the checks, a bad token id or cache threw from a
+// later next() and stranded every sequence batched with it.
+TEST_F(BatchGeneratorTest, InsertChecksEveryRequestBeforeQueuingAny) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 4;
+  BatchGenerator gen(*model_, o);
+  auto expect_refused = [&](std::vector<BatchRequest> requests, const std::string& message) {
+    try {
+      gen.insert(std::move(requests));
+      ADD_FAILURE() << "accepted; expected: " << message;
+    } catch (const InvalidInput& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(gen.done()) << message;
+  };
+  expect_refused({{.prompt = prompts_[0]}, {.prompt = {1, 96, 3}}},
+                 "prompt token 1 (id 96) is outside the vocabulary of 96");
+  expect_refused({{.prompt = prompts_[0]}, {.prompt = {}}}, "empty prompt");
+  PromptCache short_cache = model_->make_cache();
+  short_cache.pop_back();
+  expect_refused({{.prompt = prompts_[1], .cache = &short_cache}},
+                 "cache has 1 layers, the model has 2");
+  PromptCache quantized = model_->make_cache();
+  quantized[1] = std::make_unique<QuantizedKVCache>();
+  expect_refused({{.prompt = prompts_[1], .cache = &quantized}},
+                 "layer 1 of a batch request's cache is a QuantizedKVCache; this generator "
+                 "batches KVCache layers");
+  PromptCache empty = model_->make_cache();
+  expect_refused({{.prompt = prompts_[1], .cache = &empty, .cached_tokens = {5, 6}}},
+                 "cached_tokens holds 2 tokens, but layer 0 of its cache holds 0");
+
+  auto uids = gen.insert({{.prompt = prompts_[2]}});
+  EXPECT_EQ(uids, std::vector<uint64_t>{0}) << "refused requests take no uids";
+  std::vector<int32_t> got;
+  while (!gen.done()) {
+    for (auto& r : gen.next_generated()) got.push_back(r.token);
+  }
+  EXPECT_EQ(got, single(prompts_[2], 4).tokens);
 }
 
 TEST_F(BatchGeneratorTest, ProcessorsSeeThePromptFirstAndStopSequencesEndRows) {
