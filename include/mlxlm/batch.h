@@ -4,6 +4,7 @@
 // for the whole batch.
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,13 +44,25 @@ struct BatchRequest {
   std::optional<SamplerOptions> sampler;
   std::optional<std::vector<LogitsProcessor>> logits_processors;
   std::optional<std::vector<std::vector<int32_t>>> stop_tokens;
+  // Offsets into `prompt` (increasing, each in (0, prompt.size())) where prompt processing
+  // pauses and reports end_of_segment: extract_cache() then gives a cache that holds exactly
+  // cached_tokens + prompt[0, offset), e.g. a conversation's shared prefix to keep for reuse
+  // (mlx-lm's insert_segments).
+  std::vector<int64_t> segment_ends;
 };
 
 struct BatchPromptResponse {
   uint64_t uid = 0;
   int64_t processed = 0;
   int64_t total = 0;
+  bool end_of_segment = false;  // at one of the request's segment_ends, or the prompt's end
   bool end_of_prompt = false;
+};
+
+// A sequence's cache and the tokens it holds, in order.
+struct SequenceCache {
+  PromptCache cache;
+  std::vector<int32_t> tokens;
 };
 
 struct BatchTokenResponse {
@@ -85,8 +98,16 @@ class BatchGenerator {
   // kinds this generator batches, holding as many tokens as cached_tokens), so that a bad one
   // throws here and queues nothing, instead of failing a later next() for the whole batch.
   std::vector<uint64_t> insert(std::vector<BatchRequest> requests);
-  // Drops sequences wherever they are (queued, prefilling, decoding).
-  void remove(const std::vector<uint64_t>& uids);
+  // Drops sequences wherever they are (queued, prefilling, decoding); with
+  // `return_prompt_caches`, returns their caches as extract_cache() would. Unknown uids are
+  // ignored.
+  std::map<uint64_t, SequenceCache> remove(const std::vector<uint64_t>& uids,
+                                           bool return_prompt_caches = false);
+  // Copies of the caches of sequences wherever they are, with the tokens each holds: the
+  // processed part of the prompt while queued or prefilling (so, between calls to next(), up to
+  // the segment end just reported), and the prompt and every reported token once decoding.
+  // Unknown uids are left out.
+  std::map<uint64_t, SequenceCache> extract_cache(const std::vector<uint64_t>& uids) const;
 
   struct Step {
     std::vector<BatchPromptResponse> prompt;
@@ -104,6 +125,7 @@ class BatchGenerator {
  private:
   struct Sequence;
   void check_request(const BatchRequest& r) const;
+  static int64_t next_pause(const Sequence& s);
   void decode_step(Step& out);
   void prefill_step(Step& out);
   void admit_queued();

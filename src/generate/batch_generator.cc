@@ -47,6 +47,17 @@ void extend_layers(PromptCache& batch, PromptCache&& more) {
   for (size_t l = 0; l < batch.size(); ++l) batch[l]->extend(*more[l]);
 }
 
+// Row `row` of a batch cache as a single-sequence cache.
+PromptCache extract_row(const PromptCache& batch, int64_t row) {
+  PromptCache out;
+  for (const auto& layer : batch) out.push_back(layer->extract(row));
+  return out;
+}
+
+bool contains(const std::vector<uint64_t>& uids, uint64_t uid) {
+  return std::find(uids.begin(), uids.end(), uid) != uids.end();
+}
+
 void filter_layers(PromptCache& batch, const std::vector<int64_t>& rows) {
   if (rows.empty()) {
     batch.clear();
@@ -62,7 +73,8 @@ struct BatchGenerator::Sequence {
   std::vector<int32_t> tokens;  // cached + prompt + reported tokens
   int64_t prompt_begin = 0;     // tokens before this index were in the given cache
   int64_t prompt_end = 0;
-  int64_t processed = 0;  // tokens already in the cache
+  std::vector<int64_t> segment_ends;  // indices into `tokens` where prefill pauses
+  int64_t processed = 0;              // tokens already in the cache
   int max_tokens = 0;
   int generated = 0;
   PromptCache cache;  // the sequence's own cache while it waits in the queue
@@ -99,6 +111,15 @@ void BatchGenerator::check_request(const BatchRequest& r) const {
   };
   check_ids(r.prompt, "a batch request's prompt");
   check_ids(r.cached_tokens, "a batch request's cached_tokens");
+  for (size_t i = 0; i < r.segment_ends.size(); ++i) {
+    const int64_t e = r.segment_ends[i];
+    if (e <= 0 || e >= static_cast<int64_t>(r.prompt.size()) ||
+        (i > 0 && e <= r.segment_ends[i - 1])) {
+      throw InvalidInput("generate", "a batch request's segment_ends must increase inside (0, " +
+                                         std::to_string(r.prompt.size()) + "), got " +
+                                         std::to_string(e) + " at index " + std::to_string(i));
+    }
+  }
   if (r.cache == nullptr) {
     if (!r.cached_tokens.empty()) {
       throw InvalidInput("generate", "cached_tokens were given without the cache holding them");
@@ -140,6 +161,7 @@ std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests)
     seq->prompt_begin = static_cast<int64_t>(seq->tokens.size());
     seq->tokens.insert(seq->tokens.end(), r.prompt.begin(), r.prompt.end());
     seq->prompt_end = static_cast<int64_t>(seq->tokens.size());
+    for (int64_t e : r.segment_ends) seq->segment_ends.push_back(seq->prompt_begin + e);
     seq->max_tokens = r.max_tokens.value_or(options_.max_tokens);
     if (r.cache != nullptr) {
       seq->cache = copy_prompt_cache(*r.cache);
@@ -156,10 +178,11 @@ std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests)
   return uids;
 }
 
-void BatchGenerator::remove(const std::vector<uint64_t>& uids) {
-  auto doomed = [&](const std::unique_ptr<Sequence>& s) {
-    return std::find(uids.begin(), uids.end(), s->uid) != uids.end();
-  };
+std::map<uint64_t, SequenceCache> BatchGenerator::remove(const std::vector<uint64_t>& uids,
+                                                         bool return_prompt_caches) {
+  std::map<uint64_t, SequenceCache> caches;
+  if (return_prompt_caches) caches = extract_cache(uids);
+  auto doomed = [&](const std::unique_ptr<Sequence>& s) { return contains(uids, s->uid); };
   std::erase_if(queue_, doomed);
   std::vector<int64_t> keep_prefill;
   for (size_t i = 0; i < prefilling_.size(); ++i) {
@@ -171,9 +194,37 @@ void BatchGenerator::remove(const std::vector<uint64_t>& uids) {
   for (size_t i = 0; i < decoding_.size(); ++i) {
     if (!doomed(decoding_[i])) keep.push_back(static_cast<int64_t>(i));
   }
-  if (keep.size() == decoding_.size()) return;
-  filter_layers(decode_cache_, keep);
-  std::erase_if(decoding_, doomed);
+  if (keep.size() < decoding_.size()) {
+    filter_layers(decode_cache_, keep);
+    std::erase_if(decoding_, doomed);
+  }
+  return caches;
+}
+
+std::map<uint64_t, SequenceCache> BatchGenerator::extract_cache(
+    const std::vector<uint64_t>& uids) const {
+  // Queued and prefilling sequences hold the processed part of their prompt; a decoding one
+  // holds every token reported so far (its pending token is sampled, not yet fed).
+  auto processed = [](const Sequence& s) {
+    return std::vector<int32_t>(s.tokens.begin(), s.tokens.begin() + s.processed);
+  };
+  std::map<uint64_t, SequenceCache> out;
+  for (const auto& s : queue_) {
+    if (contains(uids, s->uid)) out[s->uid] = {copy_prompt_cache(s->cache), processed(*s)};
+  }
+  for (size_t i = 0; i < prefilling_.size(); ++i) {
+    const Sequence& s = *prefilling_[i];
+    if (contains(uids, s.uid)) {
+      out[s.uid] = {extract_row(prefill_cache_, static_cast<int64_t>(i)), processed(s)};
+    }
+  }
+  for (size_t i = 0; i < decoding_.size(); ++i) {
+    const Sequence& s = *decoding_[i];
+    if (contains(uids, s.uid)) {
+      out[s.uid] = {extract_row(decode_cache_, static_cast<int64_t>(i)), s.tokens};
+    }
+  }
+  return out;
 }
 
 bool BatchGenerator::done() const {
@@ -241,7 +292,7 @@ void BatchGenerator::decode_step(Step& out) {
       keep.push_back(i);
       sampled.emplace_back(&s, logits.data<float>() + i * vocab);
     } else if (options_.return_prompt_caches) {
-      for (const auto& layer : decode_cache_) r.prompt_cache.push_back(layer->extract(i));
+      r.prompt_cache = extract_row(decode_cache_, i);
       r.all_tokens = s.tokens;
     }
     out.generation.push_back(std::move(r));
@@ -315,6 +366,7 @@ void BatchGenerator::finish_prompts(Step& out) {
       out.prompt.push_back({.uid = s.uid,
                             .processed = s.prompt_end - s.prompt_begin,
                             .total = s.prompt_end - s.prompt_begin,
+                            .end_of_segment = true,
                             .end_of_prompt = true});
       decoding_.push_back(std::move(prefilling_[i]));
       ++j;
@@ -325,15 +377,25 @@ void BatchGenerator::finish_prompts(Step& out) {
   prefilling_ = std::move(kept);
 }
 
+// Where a prefilling sequence's next chunk must end: its next segment end, else just before its
+// last prompt token (which finish_prompts feeds to sample the first token).
+int64_t BatchGenerator::next_pause(const Sequence& s) {
+  for (int64_t e : s.segment_ends) {
+    if (e > s.processed) return e;
+  }
+  return s.prompt_end - 1;
+}
+
 void BatchGenerator::prefill_chunk(Step& out) {
-  // Every prefilling sequence contributes up to prefill_step_size tokens (never its last one);
-  // shorter contributions are right-padded, and finalize() turns that padding into left padding.
+  // Every prefilling sequence contributes up to prefill_step_size tokens, never past its next
+  // pause; shorter contributions are right-padded, and finalize() turns that padding into left
+  // padding.
   const auto batch = static_cast<int64_t>(prefilling_.size());
   std::vector<int64_t> lengths(batch), right_padding(batch);
   int64_t width = 0;
   for (int64_t b = 0; b < batch; ++b) {
     const Sequence& s = *prefilling_[b];
-    lengths[b] = std::min<int64_t>(options_.prefill_step_size, s.prompt_end - s.processed - 1);
+    lengths[b] = std::min<int64_t>(options_.prefill_step_size, next_pause(s) - s.processed);
     width = std::max(width, lengths[b]);
   }
   std::vector<int32_t> tokens(batch * width, 0);
@@ -350,11 +412,13 @@ void BatchGenerator::prefill_chunk(Step& out) {
   for (auto& layer : prefill_cache_) layer->finalize();
   for (int64_t b = 0; b < batch; ++b) {
     Sequence& s = *prefilling_[b];
+    const int64_t pause = next_pause(s);
     s.processed += lengths[b];
     stats_.prompt_tokens += lengths[b];
     out.prompt.push_back({.uid = s.uid,
                           .processed = s.processed - s.prompt_begin,
                           .total = s.prompt_end - s.prompt_begin,
+                          .end_of_segment = s.processed == pause,
                           .end_of_prompt = false});
   }
 }
