@@ -150,16 +150,21 @@ struct BatchGenerateResult {
   std::vector<std::string> texts;
   std::vector<std::vector<int32_t>> token_ids;
   std::vector<std::vector<float>> logprobs;  // logprob of each generated token
+  // With options.return_prompt_caches: each sequence's cache, holding its prompt and every
+  // generated token, the stop token included.
   std::vector<PromptCache> caches;
   BatchStats stats;
 };
 
 // batch_generate: generates for every prompt (stop tokens = EOS ids, which are left out of the
-// outputs) and decodes each with the tokenizer.
+// outputs) and decodes each with the tokenizer. `max_tokens`: empty (the options' default), one
+// value, or one per prompt. `prompt_caches`: empty, or one per prompt (null: none), each holding
+// tokens that come before its prompt; they are copied, not modified.
 BatchGenerateResult batch_generate(const Model& model, const Tokenizer& tokenizer,
                                    const std::vector<std::vector<int32_t>>& prompts,
                                    const std::vector<int>& max_tokens,
                                    const std::set<int32_t>& eos_token_ids,
-                                   BatchGeneratorOptions options = {});
+                                   BatchGeneratorOptions options = {},
+                                   const std::vector<const PromptCache*>& prompt_caches = {});
 
 }  // namespace mlxlm

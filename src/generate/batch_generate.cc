@@ -10,15 +10,20 @@ BatchGenerateResult batch_generate(const Model& model, const Tokenizer& tokenize
                                    const std::vector<std::vector<int32_t>>& prompts,
                                    const std::vector<int>& max_tokens,
                                    const std::set<int32_t>& eos_token_ids,
-                                   BatchGeneratorOptions options) {
+                                   BatchGeneratorOptions options,
+                                   const std::vector<const PromptCache*>& prompt_caches) {
   if (!max_tokens.empty() && max_tokens.size() != 1 && max_tokens.size() != prompts.size()) {
     throw InvalidInput("generate", "max_tokens must be one value or one per prompt");
+  }
+  if (!prompt_caches.empty() && prompt_caches.size() != prompts.size()) {
+    throw InvalidInput("generate", "prompt_caches must be empty or one per prompt");
   }
   for (int32_t eos : eos_token_ids) options.stop_tokens.push_back({eos});
   BatchGenerator gen(model, options);
   std::vector<BatchRequest> requests(prompts.size());
   for (size_t i = 0; i < prompts.size(); ++i) {
     requests[i].prompt = prompts[i];
+    if (!prompt_caches.empty()) requests[i].cache = prompt_caches[i];
     if (!max_tokens.empty())
       requests[i].max_tokens = max_tokens.size() == 1 ? max_tokens[0] : max_tokens[i];
   }
