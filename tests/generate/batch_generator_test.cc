@@ -360,6 +360,42 @@ TEST_F(BatchGeneratorTest, ExtractAndRemoveReturnCachesFromEveryStage) {
   for (size_t i : {0, 2, 3}) EXPECT_EQ(got[uids[i]], single(prompts_[i], 6).tokens);
 }
 
+// With rotating caches smaller than the prompt, a cache extracted at a pause equals the single-
+// sequence rotating cache fed the same chunks (a rotating cache's contents depend on how its
+// prompt was chunked, so the reference is chunked at the same pauses).
+TEST_F(BatchGeneratorTest, RotatingCachesExtractAtPausesLikeSingleSequenceChunks) {
+  const int64_t window = 5;
+  BatchGeneratorOptions o;
+  o.max_tokens = 3;
+  o.max_kv_size = window;
+  BatchGenerator gen(*model_, o);
+  const std::vector<int32_t>& prompt = prompts_[2];  // 9 tokens
+  const std::vector<int64_t> ends = {3, 6};
+  auto uids = gen.insert({{.prompt = prompt, .segment_ends = ends}, {.prompt = prompts_[1]}});
+  PromptCache ref = model_->make_cache();
+  for (auto& c : ref) c = std::make_unique<RotatingKVCache>(window, 0);
+  int64_t fed = 0;
+  int checked = 0;
+  while (!gen.done()) {
+    BatchGenerator::Step step = gen.next();
+    for (const auto& p : step.prompt) {
+      if (p.uid != uids[0] || !p.end_of_segment || p.end_of_prompt) continue;
+      model_->forward(std::vector<int32_t>(prompt.begin() + fed, prompt.begin() + p.processed), 1,
+                      ref, true);
+      fed = p.processed;
+      SequenceCache kept = std::move(gen.extract_cache({p.uid}).at(p.uid));
+      PromptCache ref_copy = copy_prompt_cache(ref);
+      const std::vector<int32_t> follow = {11, 12};
+      Single want = single(follow, 2, 0, &ref_copy);
+      Single have = single(follow, 2, 0, &kept.cache);
+      EXPECT_EQ(have.tokens, want.tokens) << "paused at " << p.processed;
+      for (size_t t = 0; t < 2; ++t) expect_close(have.logprobs[t], want.logprobs[t], 1e-4f);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 3) << "pauses at 3, 6 and 8";
+}
+
 // Segment ends outside the prompt, or out of order, are refused at insert.
 TEST_F(BatchGeneratorTest, SegmentEndsMustIncreaseInsideThePrompt) {
   BatchGenerator gen(*model_);
