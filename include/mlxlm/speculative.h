@@ -37,6 +37,11 @@ class SpeculativeTokenGenerator {
   ~SpeculativeTokenGenerator();
 
   std::optional<Step> next();
+  // Brings both caches to hold exactly the prompt and every token next() has returned, as
+  // TokenGenerator::commit does: mid-round, the target holds the round's accepted drafts
+  // (which the consumer may not have taken) and not the last returned token. For a caller
+  // that keeps the caches for a later turn; call it once, after the last next().
+  void commit();
   // Draft tokens proposed and accepted so far.
   int64_t drafted() const { return drafted_; }
   int64_t accepted() const { return accepted_; }
@@ -46,6 +51,7 @@ class SpeculativeTokenGenerator {
   void prefill();
   void run_round();
   void rewind();
+  void sync_cache(const Model& model, PromptCache& cache, int64_t start);
   int32_t sample_row(const float* logits, std::vector<float>& logprobs_out);
   // One forward pass of `model` on `tokens`, then the caches quantized when due.
   Tensor forward(const Model& model, std::span<const int32_t> tokens, PromptCache& cache,
@@ -59,6 +65,8 @@ class SpeculativeTokenGenerator {
   std::vector<LogitsProcessor> processors_;
   SpeculativeOptions options_;
   std::vector<int32_t> history_;  // prompt + emitted tokens (what processors see)
+  int64_t target_start_ = 0;      // tokens each cache held before the prompt
+  int64_t draft_start_ = 0;
   std::vector<int32_t> y_;        // target input of the next round
   std::vector<int32_t> draft_y_;  // draft input of the next round
   std::vector<int32_t> round_tokens_;

@@ -37,6 +37,8 @@ SpeculativeTokenGenerator::SpeculativeTokenGenerator(const Model& target, const 
     throw InvalidInput("generate", "num_draft_tokens must be >= 1");
   if (options_.prefill_step_size < 1)
     throw InvalidInput("generate", "prefill_step_size must be positive");
+  target_start_ = target_cache.empty() ? 0 : target_cache[0]->offset();
+  draft_start_ = draft_cache.empty() ? 0 : draft_cache[0]->offset();
 }
 
 SpeculativeTokenGenerator::~SpeculativeTokenGenerator() {
@@ -78,6 +80,24 @@ void SpeculativeTokenGenerator::rewind() {
   trim_prompt_cache(target_cache_, k - n);
   trim_prompt_cache(draft_cache_, std::max(k - n - 1, 0));
   round_rewound_ = true;
+}
+
+void SpeculativeTokenGenerator::commit() {
+  if (!round_rewound_) rewind();
+  sync_cache(target_, target_cache_, target_start_);
+  sync_cache(draft_, draft_cache_, draft_start_);
+}
+
+// Trims `cache` back to, or feeds it up to, `start` + history_.size() tokens.
+void SpeculativeTokenGenerator::sync_cache(const Model& model, PromptCache& cache, int64_t start) {
+  if (cache.empty()) return;
+  const auto want = start + static_cast<int64_t>(history_.size());
+  const int64_t have = cache[0]->offset();
+  if (have > want) {
+    trim_prompt_cache(cache, have - want);
+  } else if (have < want) {
+    forward(model, std::span(history_).subspan(static_cast<size_t>(have - start)), cache, true);
+  }
 }
 
 void SpeculativeTokenGenerator::run_round() {

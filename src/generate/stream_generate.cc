@@ -65,7 +65,7 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
       if (!s) return std::nullopt;
       return StepSource::Step{s->token, s->logprobs, s->from_draft};
     };
-    source.commit = [] {};
+    source.commit = [&] { speculative->commit(); };
     source.draft_stats = [&] {
       return std::make_pair(speculative->drafted(), speculative->accepted());
     };

@@ -73,6 +73,40 @@ TEST(SpeculativeTinyStories, FourBitDraftKeepsGreedyOutput) {
   EXPECT_GT(rate, 0.4);
 }
 
+// After stream_generate with a draft, the caller's cache holds the prompt and exactly the tokens
+// it returned, wherever the run stopped (the caller, mid-round or not, or max_tokens), as after
+// plain generation: the same length, and the same next-token log-probabilities. Before
+// commit(), a stop mid-round left the round's unreturned drafts in it, or lacked the last token.
+TEST(SpeculativeTinyStories, CallerCacheHoldsWhatWasReturned) {
+  auto model = load_model(testing::tinystories_dir());
+  auto tokenizer = Tokenizer::load(testing::tinystories_dir());
+  const std::vector<int32_t> prompt{1, 80, 147, 201, 282, 57};
+  auto run = [&](const Model* draft, int k, int stop_after, PromptCache& cache) {
+    GenerationOptions o;
+    o.draft_model = draft;
+    o.num_draft_tokens = k;
+    o.step.max_tokens = 7;
+    int calls = 0;
+    stream_generate(*model, *tokenizer, prompt, o, &cache,
+                    [&](const GenerationResponse&) { return ++calls < stop_after; });
+  };
+  auto next_logits = [&](PromptCache& cache) {
+    Tensor t = model->forward(std::vector<int32_t>{42}, 1, cache, true);
+    return std::vector<float>(t.data<float>(), t.data<float>() + model->info().vocab_size);
+  };
+  for (int k : {2, 3}) {
+    for (int stop_after : {1, 2, 3, 4, 100}) {
+      SCOPED_TRACE("k " + std::to_string(k) + ", stop after " + std::to_string(stop_after));
+      PromptCache plain = model->make_cache(), speculative = model->make_cache();
+      run(nullptr, k, stop_after, plain);
+      run(model.get(), k, stop_after, speculative);
+      ASSERT_EQ(speculative[0]->offset(), plain[0]->offset());
+      const auto want = next_logits(plain), have = next_logits(speculative);
+      for (size_t v = 0; v < want.size(); ++v) ASSERT_NEAR(have[v], want[v], 1e-4f) << v;
+    }
+  }
+}
+
 // stream_generate with a draft refuses max_kv_size (mlx-lm drops it silently): its rotating
 // caches could not rewind the rejected drafts once full.
 TEST(SpeculativeTinyStories, StreamGenerateRefusesMaxKvSizeWithADraft) {
