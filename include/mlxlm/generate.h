@@ -80,7 +80,9 @@ class TokenGenerator {
 struct GenerationOptions {
   GenerateStepOptions step;
   // Speculative decoding: a draft model with the same vocabulary proposes this many tokens per
-  // round (spec 2.2). Its cache is created per call.
+  // round (spec 2.2). A caller's cache may hold the draft's layers after the model's (mlx-lm's
+  // layout), which the draft then keeps across calls; otherwise the draft's cache is created
+  // per call.
   const Model* draft_model = nullptr;
   int num_draft_tokens = 3;
   PromptProgress prompt_progress;  // optional; see PromptProgress

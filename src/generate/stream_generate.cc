@@ -1,4 +1,5 @@
 #include <functional>
+#include <iterator>
 #include <memory>
 
 #include "base/error.h"
@@ -46,11 +47,39 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
 
   // The draft cache must outlive the speculative generator, which rewinds it on destruction.
   PromptCache draft_cache;
+  // Draft layers lent from the caller's cache go back to it after the generator has rewound
+  // them (it is declared below, so destroyed first), also when generation throws.
+  struct GiveBack {
+    PromptCache* owner = nullptr;
+    PromptCache* lent = nullptr;
+    ~GiveBack() {
+      if (owner == nullptr) return;
+      for (auto& layer : *lent) owner->push_back(std::move(layer));
+    }
+  } give_back;
   StepSource source;
   std::unique_ptr<TokenGenerator> plain;
   std::unique_ptr<SpeculativeTokenGenerator> speculative;
   if (options.draft_model != nullptr) {
-    draft_cache = options.draft_model->make_cache();
+    // mlx-lm's layout (spec 2.2): the target's layers, then the draft's, so that the draft keeps
+    // the earlier turns too. A cache of the target's layers alone gets a fresh draft cache:
+    // still correct, but its proposals miss what came before.
+    const auto target_layers = static_cast<size_t>(model.info().num_layers);
+    const auto draft_layers = static_cast<size_t>(options.draft_model->info().num_layers);
+    if (cache->size() == target_layers + draft_layers) {
+      const auto split = cache->begin() + static_cast<std::ptrdiff_t>(target_layers);
+      draft_cache.assign(std::make_move_iterator(split), std::make_move_iterator(cache->end()));
+      cache->erase(split, cache->end());
+      give_back = {cache, &draft_cache};
+    } else if (cache->size() == target_layers) {
+      draft_cache = options.draft_model->make_cache();
+    } else {
+      throw InvalidInput("generate", "a prompt cache for speculative decoding holds the model's " +
+                                         std::to_string(target_layers) +
+                                         " layers, optionally followed by the draft's " +
+                                         std::to_string(draft_layers) + "; this one has " +
+                                         std::to_string(cache->size()));
+    }
     SpeculativeOptions so;
     so.max_tokens = options.step.max_tokens;
     so.num_draft_tokens = options.num_draft_tokens;

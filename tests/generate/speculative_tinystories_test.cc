@@ -107,6 +107,47 @@ TEST(SpeculativeTinyStories, CallerCacheHoldsWhatWasReturned) {
   }
 }
 
+// A caller's cache in mlx-lm's layout (the target's layers, then the draft's) keeps the draft's
+// history across calls: a second turn with a draft equal to the target accepts every draft,
+// and both turns give plain generation's tokens. Other layer counts are refused.
+TEST(SpeculativeTinyStories, DraftLayersAfterTheTargetsKeepTheConversation) {
+  auto model = load_model(testing::tinystories_dir());
+  auto tokenizer = Tokenizer::load(testing::tinystories_dir());
+  const std::vector<std::vector<int32_t>> turns = {{1, 80, 147, 201, 282, 57}, {80, 1132}};
+  auto turn = [&](const Model* draft, const std::vector<int32_t>& prompt, PromptCache& cache) {
+    GenerationOptions o;
+    o.draft_model = draft;
+    o.num_draft_tokens = 3;
+    o.step.max_tokens = 8;
+    std::vector<int32_t> tokens;
+    GenerationResponse last;
+    stream_generate(*model, *tokenizer, prompt, o, &cache, [&](const GenerationResponse& r) {
+      tokens.push_back(r.token);
+      last = r;
+      return true;
+    });
+    return std::make_pair(tokens, last);
+  };
+  PromptCache plain = model->make_cache();
+  PromptCache both = model->make_cache();
+  for (auto& layer : model->make_cache()) both.push_back(std::move(layer));
+  const size_t layers = plain.size();
+  for (size_t t = 0; t < turns.size(); ++t) {
+    SCOPED_TRACE("turn " + std::to_string(t));
+    auto [want, unused] = turn(nullptr, turns[t], plain);
+    auto [have, stats] = turn(model.get(), turns[t], both);
+    EXPECT_EQ(have, want);
+    ASSERT_EQ(both.size(), 2 * layers) << "the draft's layers are given back";
+    EXPECT_EQ(both[0]->offset(), plain[0]->offset());
+    EXPECT_EQ(both[layers]->offset(), plain[0]->offset()) << "the draft holds the turns too";
+    ASSERT_GT(stats.draft_tokens, 0);
+    EXPECT_EQ(stats.accepted_draft_tokens, stats.draft_tokens);
+  }
+  PromptCache odd = model->make_cache();
+  odd.pop_back();
+  EXPECT_THROW(turn(model.get(), turns[0], odd), InvalidInput);
+}
+
 // stream_generate with a draft refuses max_kv_size (mlx-lm drops it silently): its rotating
 // caches could not rewind the rejected drafts once full.
 TEST(SpeculativeTinyStories, StreamGenerateRefusesMaxKvSizeWithADraft) {
