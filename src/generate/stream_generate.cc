@@ -52,6 +52,9 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
   struct GiveBack {
     PromptCache* owner = nullptr;
     PromptCache* lent = nullptr;
+    GiveBack() = default;
+    GiveBack(const GiveBack&) = delete;  // a temporary's destructor would give the layers back
+    GiveBack& operator=(const GiveBack&) = delete;
     ~GiveBack() {
       if (owner == nullptr) return;
       for (auto& layer : *lent) owner->push_back(std::move(layer));
@@ -70,7 +73,8 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
       const auto split = cache->begin() + static_cast<std::ptrdiff_t>(target_layers);
       draft_cache.assign(std::make_move_iterator(split), std::make_move_iterator(cache->end()));
       cache->erase(split, cache->end());
-      give_back = {cache, &draft_cache};
+      give_back.owner = cache;
+      give_back.lent = &draft_cache;
     } else if (cache->size() == target_layers) {
       draft_cache = options.draft_model->make_cache();
     } else {
