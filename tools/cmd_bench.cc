@@ -92,7 +92,8 @@ int run_bench(int argc, char** argv) {
   app.add_option("-g,--generation-tokens", gen_tokens, "tokens to generate")->check(at_least(0));
   app.add_option("-b,--batch-size", batch, "batch size")->check(at_least(1));
   app.add_option("-n,--num-trials", trials, "timed trials after one warm-up")->check(at_least(1));
-  app.add_option("-t,--threads", threads, "threads (default: all cores)")->check(at_least(0));
+  app.add_option("-t,--threads", threads, "threads (default: the cores this process may run on)")
+      ->check(at_least(0));
   app.add_option("--seed", seed, "seed of the random prompts")->check(seed_value());
   int prefill_step_size = 2048;
   app.add_option("--prefill-step-size", prefill_step_size,

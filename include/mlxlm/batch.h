@@ -113,7 +113,9 @@ class BatchGenerator {
     std::vector<BatchPromptResponse> prompt;
     std::vector<BatchTokenResponse> generation;
   };
-  // One round: a decode step for the decoding batch, then some prefill work.
+  // One round: a decode step for the decoding batch, then some prefill work. When it throws
+  // (a logits processor, the sampler or the model failed mid-step), the generator is spent:
+  // every later call throws too, as the batch's state is no longer consistent.
   Step next();
   // Rounds until some tokens are reported (empty when nothing is left to do).
   std::vector<BatchTokenResponse> next_generated();
@@ -144,6 +146,7 @@ class BatchGenerator {
   std::vector<std::unique_ptr<Sequence>> decoding_;  // row i of decode_cache_
   PromptCache decode_cache_;
   BatchStats stats_;
+  std::string failure_;  // what made a step throw; non-empty: the generator is spent
 };
 
 struct BatchGenerateResult {

@@ -432,11 +432,22 @@ void BatchGenerator::prefill_step(Step& out) {
 }
 
 BatchGenerator::Step BatchGenerator::next() {
+  if (!failure_.empty()) {
+    throw InvalidInput("generate",
+                       "the batch generator cannot go on after a failed step (" + failure_ + ")");
+  }
   Step out;
-  if (!decoding_.empty()) decode_step(out);
-  if (static_cast<int>(decoding_.size()) < options_.completion_batch_size &&
-      (!queue_.empty() || !prefilling_.empty())) {
-    prefill_step(out);
+  try {
+    if (!decoding_.empty()) decode_step(out);
+    if (static_cast<int>(decoding_.size()) < options_.completion_batch_size &&
+        (!queue_.empty() || !prefilling_.empty())) {
+      prefill_step(out);
+    }
+  } catch (const std::exception& e) {
+    // A throw mid-step (a logits processor, the sampler, the model) leaves caches fed and
+    // sequences not yet advanced: another step would feed stale tokens and go on silently wrong.
+    failure_ = e.what();
+    throw;
   }
   return out;
 }

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <map>
+#include <stdexcept>
 
 #include "base/error.h"
 #include "cache/kv_cache.h"
@@ -394,6 +395,34 @@ TEST_F(BatchGeneratorTest, RotatingCachesExtractAtPausesLikeSingleSequenceChunks
     }
   }
   EXPECT_EQ(checked, 3) << "pauses at 3, 6 and 8";
+}
+
+// A step that throws (here a logits processor) spends the generator: later steps throw too,
+// instead of feeding the stale tokens the failed step left behind.
+TEST_F(BatchGeneratorTest, AFailedStepSpendsTheGenerator) {
+  int calls = 0;
+  LogitsProcessor flaky = [&](std::span<const int32_t>, std::span<float>) {
+    if (++calls == 3) throw std::runtime_error("processor failed");
+  };
+  BatchGeneratorOptions o;
+  o.max_tokens = 8;
+  BatchGenerator gen(*model_, o);
+  gen.insert(
+      {{.prompt = prompts_[0], .logits_processors = std::vector{flaky}}, {.prompt = prompts_[1]}});
+  try {
+    while (!gen.done()) gen.next();
+    FAIL() << "the processor's exception did not come through";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "processor failed");
+  }
+  try {
+    gen.next();
+    FAIL() << "a spent generator stepped again";
+  } catch (const InvalidInput& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot go on after a failed step (processor failed)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // Segment ends outside the prompt, or out of order, are refused at insert.
