@@ -1,3 +1,5 @@
+// BatchGenerator's steps: decoding the batch, admitting queued sequences, prefilling prompts in
+// chunks. Requests, removal and cache extraction are in batch_requests.cc.
 #include <algorithm>
 
 #include "base/error.h"
@@ -6,18 +8,15 @@
 #include "base/timer.h"
 #include "cache/cache_factory.h"
 #include "cache/rotating_kv_cache.h"
-#include "generate/stop_matcher.h"
-#include "mlxlm/batch.h"
+#include "generate/batch_sequence.h"
 #include "models/model.h"
 #include "sampling/next_token.h"
 
 namespace mlxlm {
-namespace {
 
-// The caches of a new batched sequence: the model's own, with every plain KVCache bounded to
-// max_kv_size as RotatingKVCache(max_kv_size, keep=0) (batch rotating caches keep no sink
-// tokens, as in mlx-lm's BatchGenerator).
-PromptCache batch_sequence_cache(const Model& model, int64_t max_kv_size) {
+namespace batch_layers {
+
+PromptCache sequence_cache(const Model& model, int64_t max_kv_size) {
   PromptCache cache = model.make_cache();
   if (max_kv_size > 0) {
     for (auto& c : cache) {
@@ -26,6 +25,24 @@ PromptCache batch_sequence_cache(const Model& model, int64_t max_kv_size) {
   }
   return cache;
 }
+
+PromptCache extract_row(const PromptCache& batch, int64_t row) {
+  PromptCache out;
+  for (const auto& layer : batch) out.push_back(layer->extract(row));
+  return out;
+}
+
+void filter(PromptCache& batch, const std::vector<int64_t>& rows) {
+  if (rows.empty()) {
+    batch.clear();
+    return;
+  }
+  for (auto& layer : batch) layer->filter(rows);
+}
+
+}  // namespace batch_layers
+
+namespace {
 
 // One batch cache per layer from the layers of single-sequence caches.
 PromptCache merge_layers(const std::vector<PromptCache*>& caches) {
@@ -47,43 +64,7 @@ void extend_layers(PromptCache& batch, PromptCache&& more) {
   for (size_t l = 0; l < batch.size(); ++l) batch[l]->extend(*more[l]);
 }
 
-// Row `row` of a batch cache as a single-sequence cache.
-PromptCache extract_row(const PromptCache& batch, int64_t row) {
-  PromptCache out;
-  for (const auto& layer : batch) out.push_back(layer->extract(row));
-  return out;
-}
-
-bool contains(const std::vector<uint64_t>& uids, uint64_t uid) {
-  return std::find(uids.begin(), uids.end(), uid) != uids.end();
-}
-
-void filter_layers(PromptCache& batch, const std::vector<int64_t>& rows) {
-  if (rows.empty()) {
-    batch.clear();
-    return;
-  }
-  for (auto& layer : batch) layer->filter(rows);
-}
-
 }  // namespace
-
-struct BatchGenerator::Sequence {
-  uint64_t uid = 0;
-  std::vector<int32_t> tokens;  // cached + prompt + reported tokens
-  int64_t prompt_begin = 0;     // tokens before this index were in the given cache
-  int64_t prompt_end = 0;
-  std::vector<int64_t> segment_ends;  // indices into `tokens` where prefill pauses
-  int64_t processed = 0;              // tokens already in the cache
-  int max_tokens = 0;
-  int generated = 0;
-  PromptCache cache;  // the sequence's own cache while it waits in the queue
-  std::unique_ptr<Sampler> sampler;
-  std::vector<LogitsProcessor> processors;
-  StopSequenceMatcher matcher;
-  int32_t pending = 0;  // sampled, not yet fed or reported
-  std::vector<float> pending_logprobs;
-};
 
 BatchGenerator::BatchGenerator(const Model& model, BatchGeneratorOptions options)
     : model_(model), options_(std::move(options)) {
@@ -96,140 +77,6 @@ BatchGenerator::BatchGenerator(const Model& model, BatchGeneratorOptions options
 }
 
 BatchGenerator::~BatchGenerator() = default;
-
-void BatchGenerator::check_request(const BatchRequest& r) const {
-  if (r.prompt.empty()) throw InvalidInput("generate", "a batch request has an empty prompt");
-  const int64_t vocab = model_.info().vocab_size;
-  auto check_ids = [&](const std::vector<int32_t>& ids, const std::string& what) {
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (ids[i] < 0 || ids[i] >= vocab) {
-        throw InvalidInput("generate",
-                           what + " token " + std::to_string(i) + " (id " + std::to_string(ids[i]) +
-                               ") is outside the vocabulary of " + std::to_string(vocab));
-      }
-    }
-  };
-  check_ids(r.prompt, "a batch request's prompt");
-  check_ids(r.cached_tokens, "a batch request's cached_tokens");
-  for (size_t i = 0; i < r.segment_ends.size(); ++i) {
-    const int64_t e = r.segment_ends[i];
-    if (e <= 0 || e >= static_cast<int64_t>(r.prompt.size()) ||
-        (i > 0 && e <= r.segment_ends[i - 1])) {
-      throw InvalidInput("generate", "a batch request's segment_ends must increase inside (0, " +
-                                         std::to_string(r.prompt.size()) + "), got " +
-                                         std::to_string(e) + " at index " + std::to_string(i));
-    }
-  }
-  if (r.cache == nullptr) {
-    if (!r.cached_tokens.empty()) {
-      throw InvalidInput("generate", "cached_tokens were given without the cache holding them");
-    }
-    return;
-  }
-  const PromptCache own = batch_sequence_cache(model_, options_.max_kv_size);
-  if (r.cache->size() != own.size()) {
-    throw InvalidInput("generate", "a batch request's cache has " +
-                                       std::to_string(r.cache->size()) + " layers, the model has " +
-                                       std::to_string(own.size()));
-  }
-  for (size_t l = 0; l < own.size(); ++l) {
-    const Cache& given = *(*r.cache)[l];
-    if (given.class_name() != own[l]->class_name()) {
-      throw InvalidInput("generate", "layer " + std::to_string(l) +
-                                         " of a batch request's cache is a " + given.class_name() +
-                                         "; this generator batches " + own[l]->class_name() +
-                                         " layers");
-    }
-    // Arrays (state-space) caches hold a state, not positions: they have no offset to compare.
-    const auto cached = static_cast<int64_t>(r.cached_tokens.size());
-    if (cached > 0 && given.class_name() != "ArraysCache" && given.offset() != cached) {
-      throw InvalidInput("generate", "a batch request's cached_tokens holds " +
-                                         std::to_string(cached) + " tokens, but layer " +
-                                         std::to_string(l) + " of its cache holds " +
-                                         std::to_string(given.offset()));
-    }
-  }
-}
-
-std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests) {
-  for (const auto& r : requests) check_request(r);
-  std::vector<uint64_t> uids;
-  for (auto& r : requests) {
-    auto seq = std::make_unique<Sequence>();
-    seq->uid = next_uid_++;
-    seq->tokens = r.cached_tokens;
-    seq->prompt_begin = static_cast<int64_t>(seq->tokens.size());
-    seq->tokens.insert(seq->tokens.end(), r.prompt.begin(), r.prompt.end());
-    seq->prompt_end = static_cast<int64_t>(seq->tokens.size());
-    for (int64_t e : r.segment_ends) seq->segment_ends.push_back(seq->prompt_begin + e);
-    seq->max_tokens = r.max_tokens.value_or(options_.max_tokens);
-    if (r.cache != nullptr) {
-      seq->cache = copy_prompt_cache(*r.cache);
-      seq->processed = seq->prompt_begin;
-    } else {
-      seq->cache = batch_sequence_cache(model_, options_.max_kv_size);
-    }
-    if (r.sampler) seq->sampler = std::make_unique<Sampler>(*r.sampler);
-    seq->processors = r.logits_processors.value_or(options_.logits_processors);
-    seq->matcher = StopSequenceMatcher(r.stop_tokens.value_or(options_.stop_tokens));
-    uids.push_back(seq->uid);
-    queue_.push_back(std::move(seq));
-  }
-  return uids;
-}
-
-std::map<uint64_t, SequenceCache> BatchGenerator::remove(const std::vector<uint64_t>& uids,
-                                                         bool return_prompt_caches) {
-  std::map<uint64_t, SequenceCache> caches;
-  if (return_prompt_caches) caches = extract_cache(uids);
-  auto doomed = [&](const std::unique_ptr<Sequence>& s) { return contains(uids, s->uid); };
-  std::erase_if(queue_, doomed);
-  std::vector<int64_t> keep_prefill;
-  for (size_t i = 0; i < prefilling_.size(); ++i) {
-    if (!doomed(prefilling_[i])) keep_prefill.push_back(static_cast<int64_t>(i));
-  }
-  if (keep_prefill.size() < prefilling_.size()) filter_layers(prefill_cache_, keep_prefill);
-  std::erase_if(prefilling_, doomed);
-  std::vector<int64_t> keep;
-  for (size_t i = 0; i < decoding_.size(); ++i) {
-    if (!doomed(decoding_[i])) keep.push_back(static_cast<int64_t>(i));
-  }
-  if (keep.size() < decoding_.size()) {
-    filter_layers(decode_cache_, keep);
-    std::erase_if(decoding_, doomed);
-  }
-  return caches;
-}
-
-std::map<uint64_t, SequenceCache> BatchGenerator::extract_cache(
-    const std::vector<uint64_t>& uids) const {
-  // Queued and prefilling sequences hold the processed part of their prompt; a decoding one
-  // holds every token reported so far (its pending token is sampled, not yet fed).
-  auto processed = [](const Sequence& s) {
-    return std::vector<int32_t>(s.tokens.begin(), s.tokens.begin() + s.processed);
-  };
-  std::map<uint64_t, SequenceCache> out;
-  for (const auto& s : queue_) {
-    if (contains(uids, s->uid)) out[s->uid] = {copy_prompt_cache(s->cache), processed(*s)};
-  }
-  for (size_t i = 0; i < prefilling_.size(); ++i) {
-    const Sequence& s = *prefilling_[i];
-    if (contains(uids, s.uid)) {
-      out[s.uid] = {extract_row(prefill_cache_, static_cast<int64_t>(i)), processed(s)};
-    }
-  }
-  for (size_t i = 0; i < decoding_.size(); ++i) {
-    const Sequence& s = *decoding_[i];
-    if (contains(uids, s.uid)) {
-      out[s.uid] = {extract_row(decode_cache_, static_cast<int64_t>(i)), s.tokens};
-    }
-  }
-  return out;
-}
-
-bool BatchGenerator::done() const {
-  return queue_.empty() && prefilling_.empty() && decoding_.empty();
-}
 
 void BatchGenerator::sample_pending(const std::vector<std::pair<Sequence*, const float*>>& rows) {
   const auto vocab = static_cast<size_t>(model_.info().vocab_size);
@@ -292,7 +139,7 @@ void BatchGenerator::decode_step(Step& out) {
       keep.push_back(i);
       sampled.emplace_back(&s, logits.data<float>() + i * vocab);
     } else if (options_.return_prompt_caches) {
-      r.prompt_cache = extract_row(decode_cache_, i);
+      r.prompt_cache = batch_layers::extract_row(decode_cache_, i);
       r.all_tokens = s.tokens;
     }
     out.generation.push_back(std::move(r));
@@ -300,7 +147,7 @@ void BatchGenerator::decode_step(Step& out) {
   sample_pending(sampled);
   stats_.generation_tokens += batch;
   if (keep.size() < decoding_.size()) {
-    filter_layers(decode_cache_, keep);
+    batch_layers::filter(decode_cache_, keep);
     std::vector<std::unique_ptr<Sequence>> kept;
     for (int64_t i : keep) kept.push_back(std::move(decoding_[i]));
     decoding_ = std::move(kept);
@@ -342,8 +189,8 @@ void BatchGenerator::finish_prompts(Step& out) {
     prefill_cache_.clear();
   } else {
     finishing = copy_prompt_cache(prefill_cache_);
-    filter_layers(finishing, last);
-    filter_layers(prefill_cache_, rest);
+    batch_layers::filter(finishing, last);
+    batch_layers::filter(prefill_cache_, rest);
   }
   std::vector<int32_t> tokens;
   for (int64_t i : last) tokens.push_back(prefilling_[i]->tokens[prefilling_[i]->processed]);
@@ -467,13 +314,6 @@ BatchStats BatchGenerator::stats() const {
       s.generation_time > 0 ? static_cast<double>(s.generation_tokens) / s.generation_time : 0;
   s.peak_memory = static_cast<double>(peak_memory_bytes()) / 1e9;
   return s;
-}
-
-size_t BatchGenerator::prompt_cache_nbytes() const {
-  size_t n = mlxlm::prompt_cache_nbytes(decode_cache_);
-  n += mlxlm::prompt_cache_nbytes(prefill_cache_);
-  for (const auto& s : queue_) n += mlxlm::prompt_cache_nbytes(s->cache);
-  return n;
 }
 
 }  // namespace mlxlm
