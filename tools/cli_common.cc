@@ -13,6 +13,7 @@
 
 #include "base/env.h"
 #include "base/error.h"
+#include "base/thread_pool.h"
 
 namespace fs = std::filesystem;
 
@@ -93,6 +94,21 @@ CLI::Validator at_least(long long lo) {
       lo == 1   ? "POSITIVE"
       : lo == 0 ? "NONNEGATIVE"
                 : "AT LEAST " + std::to_string(lo));
+}
+
+void add_threads_option(CLI::App& app, const std::string& flags, int& threads) {
+  app.add_option(flags, threads, "Threads (default: the cores this process may run on)")
+      ->check(at_least(0));
+}
+
+void apply_threads(const char* command, int threads) {
+  if (threads > ThreadPool::available_cores()) {
+    std::fprintf(stderr,
+                 "mlxlm %s: warning: %d threads exceed the cores this process may use (%d); "
+                 "threads will share cores and wait for each other\n",
+                 command, threads, ThreadPool::available_cores());
+  }
+  if (threads > 0) ThreadPool::set_num_threads(threads);
 }
 
 CLI::Validator seed_value() {

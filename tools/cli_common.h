@@ -35,4 +35,11 @@ CLI::Validator at_least(long long lo);
 // 2^64 - 1 and saturates numbers past the top, so different seeds would give the same text.
 CLI::Validator seed_value();
 
+// The thread count flag every command that runs a model takes (`flags`: "-t,--threads" or
+// "--threads"); 0, the default, sizes the pool to the cores this process may run on.
+void add_threads_option(CLI::App& app, const std::string& flags, int& threads);
+// Sizes the thread pool to `threads` (0: leave the default), warning on stderr, named after
+// `command`, when that is more than the cores this process may run on.
+void apply_threads(const char* command, int threads);
+
 }  // namespace mlxlm::cli

@@ -92,8 +92,7 @@ int run_bench(int argc, char** argv) {
   app.add_option("-g,--generation-tokens", gen_tokens, "tokens to generate")->check(at_least(0));
   app.add_option("-b,--batch-size", batch, "batch size")->check(at_least(1));
   app.add_option("-n,--num-trials", trials, "timed trials after one warm-up")->check(at_least(1));
-  app.add_option("-t,--threads", threads, "threads (default: the cores this process may run on)")
-      ->check(at_least(0));
+  add_threads_option(app, "-t,--threads", threads);
   app.add_option("--seed", seed, "seed of the random prompts")->check(seed_value());
   int prefill_step_size = 2048;
   app.add_option("--prefill-step-size", prefill_step_size,
@@ -111,13 +110,7 @@ int run_bench(int argc, char** argv) {
     if (floor && gen_tokens == 0) {
       throw InvalidInput("bench", "--floor measures decoding steps: give -g 1 or more");
     }
-    if (threads > ThreadPool::available_cores()) {
-      std::fprintf(stderr,
-                   "mlxlm bench: warning: -t %d exceeds the %d cores this process may use; "
-                   "threads will share cores and wait for each other\n",
-                   threads, ThreadPool::available_cores());
-    }
-    if (threads > 0) ThreadPool::set_num_threads(threads);
+    apply_threads("bench", threads);
     Timer load_timer;
     auto model = load_model(model_dir);
     const double load_time = load_timer.seconds();

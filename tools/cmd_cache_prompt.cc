@@ -22,6 +22,7 @@ namespace mlxlm::cli {
 namespace {
 
 struct CachePromptArgs {
+  int threads = 0;
   std::string model;
   std::string prompt;
   std::string prompt_cache_file;
@@ -99,8 +100,12 @@ int run_cache_prompt(int argc, char** argv) {
   app.add_option("--prefill-step-size", a.prefill_step_size, "Prompt tokens per forward pass")
       ->capture_default_str()
       ->check(at_least(1));
+  add_threads_option(app, "--threads", a.threads);
   if (auto status = parse_flags(app, argc, argv)) return *status;
-  return run_guarded("cache-prompt", [&] { return cache_prompt_main(a); });
+  return run_guarded("cache-prompt", [&] {
+    apply_threads("cache-prompt", a.threads);
+    return cache_prompt_main(a);
+  });
 }
 
 }  // namespace mlxlm::cli

@@ -17,6 +17,7 @@ namespace mlxlm::cli {
 namespace {
 
 struct ChatArgs {
+  int threads = 0;
   std::string model;
   float temp = 0.0f;
   float top_p = 1.0f;
@@ -128,8 +129,12 @@ int run_chat(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--system-prompt", a.system_prompt, "System message");
   app.add_flag("--verbose", a.verbose, "Show generation statistics after each answer");
+  add_threads_option(app, "--threads", a.threads);
   if (auto status = parse_flags(app, argc, argv)) return *status;
-  return run_guarded("chat", [&] { return chat_main(a); });
+  return run_guarded("chat", [&] {
+    apply_threads("chat", a.threads);
+    return chat_main(a);
+  });
 }
 
 }  // namespace mlxlm::cli

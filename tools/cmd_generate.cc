@@ -20,6 +20,7 @@ namespace mlxlm::cli {
 namespace {
 
 struct GenerateArgs {
+  int threads = 0;
   std::string model;
   std::string prompt = "hello";
   int max_tokens = 100;
@@ -284,9 +285,13 @@ int run_generate(int argc, char** argv) {
       ->excludes(draft_option);
   app.add_option("--prompt-cache-file", a.prompt_cache_file,
                  "Continue from a prompt cache saved by cache-prompt (model taken from it)");
+  add_threads_option(app, "--threads", a.threads);
   if (auto status = parse_flags(app, argc, argv)) return *status;
   a.model_given = app.count("--model") > 0;
-  return run_guarded("generate", [&] { return generate_main(a); });
+  return run_guarded("generate", [&] {
+    apply_threads("generate", a.threads);
+    return generate_main(a);
+  });
 }
 
 }  // namespace mlxlm::cli

@@ -101,7 +101,9 @@ TEST(BenchCli, MoreThreadsThanCoresWarn) {
   auto r = run_mlxlm("bench --model " + testing::tinystories_dir() + " -t " + threads +
                      " -p 4 -g 2 -n 1");
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("warning: -t " + threads + " exceeds the"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("mlxlm bench: warning: " + threads + " threads exceed the cores"),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.out.find("threads=" + threads), std::string::npos) << r.out;
 }
 

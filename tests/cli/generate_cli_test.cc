@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "base/thread_pool.h"
 #include "io/json.h"
 #include "run_cli.h"
 #include "testing/shared_data.h"
@@ -42,6 +43,24 @@ TEST(GenerateCli, GreedyStoryMatchesGoldenWithStatistics) {
   EXPECT_GT(text.size(), 150u);
   EXPECT_EQ(golden.compare(0, text.size(), text), 0)
       << "generated: " << text << "\ngolden: " << golden;
+}
+
+// --threads sizes the pool and leaves the greedy story as it was.
+TEST(GenerateCli, ThreadsFlagKeepsTheGoldenStory) {
+  auto r = run_mlxlm(
+      "generate --prompt 'Once upon a time' --max-tokens 40 --temp 0 --verbose f "
+      "--threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const std::string golden = golden_story("Once upon a time");
+  ASSERT_GT(r.out.size(), 150u);
+  EXPECT_EQ(golden.compare(0, r.out.size() - 1, r.out, 0, r.out.size() - 1), 0) << r.out;
+  const std::string more = std::to_string(ThreadPool::available_cores() + 1);
+  auto w = run_mlxlm("generate --prompt hi --max-tokens 2 --verbose f --threads " + more);
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  EXPECT_NE(w.err.find("mlxlm generate: warning: " + more + " threads exceed the cores"),
+            std::string::npos)
+      << w.err;
 }
 
 TEST(GenerateCli, QuietModePrintsOnlyTheText) {
@@ -97,6 +116,7 @@ TEST(GenerateCli, BadFlagValuesAreRejected) {
        {std::pair<std::string, std::string>{"--max-kv-size 0", "--max-kv-size: 0 is below 1"},
         {"--kv-bits 1", "--kv-bits: 1 not in {2,3,4,5,6,8}"},
         {"--prefill-step-size 0", "--prefill-step-size: 0 is below 1"},
+        {"--threads -1", "--threads: -1 is below 0"},
         {"--seed -1", std::string("--seed: -1") + kSeedError},
         {"--seed 18446744073709551616",
          std::string("--seed: 18446744073709551616") + kSeedError}}) {
