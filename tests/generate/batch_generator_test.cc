@@ -231,6 +231,37 @@ TEST_F(BatchGeneratorTest, SeededSharedSamplerDrawsInBatchOrder) {
   EXPECT_EQ(drawn, 6 * static_cast<int>(prompts_.size()));
 }
 
+// The statistics count every prompt token processed (not those already in a given cache) and
+// every reported token; the generator holds cache memory only while it has sequences.
+TEST_F(BatchGeneratorTest, StatsCountProcessedAndGeneratedTokens) {
+  BatchGeneratorOptions o;
+  o.max_tokens = 5;
+  o.prefill_step_size = 2;
+  BatchGenerator gen(*model_, o);
+  EXPECT_EQ(gen.prompt_cache_nbytes(), 0u);
+  PromptCache prefix = make_prompt_cache(*model_);
+  single({7, 8, 9}, 0, 0, &prefix);  // a cache holding 3 tokens before its prompt
+  auto uids = insert_prompts(gen);
+  gen.insert({{.prompt = {4, 5}, .cache = &prefix, .cached_tokens = {7, 8, 9}}});
+  gen.next();
+  EXPECT_GT(gen.prompt_cache_nbytes(), 0u);
+  auto out = run_all(gen);
+  int64_t prompt_tokens = 2, generated = 0;
+  for (const auto& p : prompts_) prompt_tokens += static_cast<int64_t>(p.size());
+  for (const auto& [uid, rs] : out) generated += static_cast<int64_t>(rs.size());
+  EXPECT_EQ(generated, 5 * static_cast<int64_t>(uids.size() + 1));
+  BatchStats st = gen.stats();
+  EXPECT_EQ(st.prompt_tokens, prompt_tokens);
+  EXPECT_EQ(st.generation_tokens, generated);
+  ASSERT_GT(st.prompt_time, 0.0);
+  ASSERT_GT(st.generation_time, 0.0);
+  EXPECT_DOUBLE_EQ(st.prompt_tps, static_cast<double>(st.prompt_tokens) / st.prompt_time);
+  EXPECT_DOUBLE_EQ(st.generation_tps,
+                   static_cast<double>(st.generation_tokens) / st.generation_time);
+  EXPECT_GT(st.peak_memory, 0.0);
+  EXPECT_EQ(gen.prompt_cache_nbytes(), 0u) << "every sequence finished";
+}
+
 TEST(StopSequenceMatcher, MatchesSequencesAcrossPartialOverlaps) {
   StopSequenceMatcher m({{2}, {5, 6, 7}, {6, 8}});
   EXPECT_FALSE(m.advance(5));
