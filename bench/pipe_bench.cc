@@ -88,6 +88,8 @@ MLXLM_FROM_BUFFER(BM_BroadcastDword,
 MLXLM_ALONE(BM_MaddUbs, "vpmaddubsw %%ymm8, %%ymm9, ");
 MLXLM_ALONE(BM_MaddWords, "vpmaddwd %%ymm8, %%ymm9, ");
 MLXLM_ALONE(BM_AddWords, "vpaddw %%ymm8, %%ymm9, ");
+MLXLM_ALONE(BM_SignBytes, "vpsignb %%ymm8, %%ymm9, ");
+MLXLM_ALONE(BM_AbsBytes, "vpabsb %%ymm8, ");
 MLXLM_ALONE(BM_ShuffleDwords, "vpshufd $0x55, %%ymm8, ");
 MLXLM_ALONE(BM_ConvertToFloat, "vcvtdq2ps %%ymm8, ");
 // Eight accumulators, each FMA's own chain: latency 4 allows 2 per cycle.
@@ -121,6 +123,7 @@ MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideMaddWords, "vpmaddwd %%ymm8, %%ymm9, ");
 MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideConvert, "vcvtdq2ps %%ymm8, ");
 MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideMultiply, "vmulps %%ymm8, %%ymm9, ");
 MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideAddDwords, "vpaddd %%ymm8, %%ymm9, ");
+MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideSign, "vpsignb %%ymm8, %%ymm9, ");
 MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideAnd, "vpand %%ymm8, %%ymm9, ");
 MLXLM_BESIDE_MADDUBS(BM_MaddUbsBesideAddFloats, "vaddps %%ymm8, %%ymm9, ");
 #endif  // __x86_64__

@@ -75,9 +75,6 @@ std::string check_cache_flags(const GenerateArgs& a, const LoadedPromptCache& lo
                                          "); make the cache with cache-prompt --max-kv-size");
     }
   }
-  if (!a.draft_model.empty()) {
-    throw InvalidInput("generate", "--draft-model cannot be combined with --prompt-cache-file");
-  }
   auto it = loaded.metadata.find("model");
   if (!a.model_given) {
     if (it == loaded.metadata.end()) {
@@ -93,6 +90,20 @@ std::string check_cache_flags(const GenerateArgs& a, const LoadedPromptCache& lo
   return a.model;
 }
 
+// The draft model to load with a saved cache: --draft-model, else the one the file records
+// (cache-prompt --draft-model), whose layers it holds; a different --draft-model is an error, as
+// a different --model is.
+std::string check_draft_flag(const GenerateArgs& a, const LoadedPromptCache& loaded) {
+  auto it = loaded.metadata.find(kDraftModelKey);
+  if (it == loaded.metadata.end()) return a.draft_model;
+  if (!a.draft_model.empty() && a.draft_model != it->second) {
+    throw InvalidInput("generate", "Providing a different draft model (" + a.draft_model +
+                                       ") than that used to create the prompt cache (" +
+                                       it->second + ") is an error");
+  }
+  return it->second;
+}
+
 int generate_main(const GenerateArgs& a) {
   const bool verbose = parse_bool(a.verbose);
   std::optional<LoadedPromptCache> saved;
@@ -101,9 +112,9 @@ int generate_main(const GenerateArgs& a) {
     saved = load_prompt_cache(a.prompt_cache_file);
     model_name = check_cache_flags(a, *saved);
   }
+  const std::string draft_name = saved ? check_draft_flag(a, *saved) : a.draft_model;
   LoadedModel m = load_model_and_tokenizer(model_name);
   if (saved) {
-    check_prompt_cache_fits(*saved, m);
     // cache-prompt --eos-token is stored in the tokenizer configuration.
     auto tc = saved->metadata.find("tokenizer_config");
     if (tc != saved->metadata.end()) {
@@ -116,13 +127,14 @@ int generate_main(const GenerateArgs& a) {
   for (const auto& t : a.extra_eos_tokens) add_eos_token(m, t);
 
   std::optional<LoadedModel> draft;
-  if (!a.draft_model.empty()) {
-    draft = load_model_and_tokenizer(a.draft_model);
-    if (draft->model->info().vocab_size != m.model->info().vocab_size) {
-      throw InvalidInput("generate", "draft model vocabulary (" +
-                                         std::to_string(draft->model->info().vocab_size) +
-                                         ") differs from the model's (" +
-                                         std::to_string(m.model->info().vocab_size) + ")");
+  if (!draft_name.empty()) draft = load_draft_model(draft_name, m);
+  if (saved) {
+    check_prompt_cache_fits(*saved, m, draft ? &*draft : nullptr);
+    if (draft && !holds_draft_layers(*saved, m)) {
+      std::fprintf(stderr,
+                   "[WARNING] %s holds no draft-model layers: the draft starts without the cached "
+                   "prefix and proposes less well (cache-prompt --draft-model saves them)\n",
+                   a.prompt_cache_file.c_str());
     }
   }
 

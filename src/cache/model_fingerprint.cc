@@ -103,18 +103,19 @@ ModelFingerprint parse_fingerprint(const std::string& text) {
   return fp;
 }
 
-void check_cache_fits_model(const PromptCache& cache,
+void check_cache_fits_model(std::span<const std::unique_ptr<Cache>> cache,
                             const std::map<std::string, std::string>& metadata,
-                            const ModelFingerprint& model) {
-  auto refuse = [](const std::string& why) {
-    throw InvalidInput("cache", "the prompt cache does not fit the loaded model: " + why);
+                            const ModelFingerprint& model, const char* key,
+                            const std::string& role) {
+  auto refuse = [&](const std::string& why) {
+    throw InvalidInput("cache", "the prompt cache does not fit the loaded " + role + ": " + why);
   };
-  auto it = metadata.find(kFingerprintKey);
+  auto it = metadata.find(key);
   if (it != metadata.end()) {
     const ModelFingerprint f = parse_fingerprint(it->second);
     auto differ = [&](const std::string& field, const std::string& file, const std::string& now) {
       if (file != now)
-        refuse(field + " is " + file + " in the cache file but " + now + " in the model");
+        refuse(field + " is " + file + " in the cache file but " + now + " in the " + role);
     };
     differ("model_type", f.model_type, model.model_type);
     differ("the layer count", std::to_string(f.num_layers), std::to_string(model.num_layers));
@@ -132,7 +133,7 @@ void check_cache_fits_model(const PromptCache& cache,
   }
   // Also check what the tensors themselves say (the only check for mlx-lm's files).
   if (static_cast<int64_t>(cache.size()) != model.num_layers) {
-    refuse("the cache has " + std::to_string(cache.size()) + " layers, the model " +
+    refuse("the cache has " + std::to_string(cache.size()) + " layers, the " + role + " " +
            std::to_string(model.num_layers));
   }
   for (size_t l = 0; l < cache.size(); ++l) {
@@ -140,7 +141,7 @@ void check_cache_fits_model(const PromptCache& cache,
     if (heads == 0) continue;
     if (heads != model.n_kv_heads || dim != model.head_dim) {
       refuse("layer " + std::to_string(l) + " holds " + std::to_string(heads) +
-             " kv heads of dim " + std::to_string(dim) + ", the model has " +
+             " kv heads of dim " + std::to_string(dim) + ", the " + role + " has " +
              std::to_string(model.n_kv_heads) + " of dim " + std::to_string(model.head_dim));
     }
   }

@@ -59,6 +59,17 @@ LoadedModel load_model_and_tokenizer(const std::string& name_or_path) {
   return m;
 }
 
+LoadedModel load_draft_model(const std::string& name_or_path, const LoadedModel& target) {
+  LoadedModel draft = load_model_and_tokenizer(name_or_path);
+  const int64_t vocab = draft.model->info().vocab_size;
+  if (vocab != target.model->info().vocab_size) {
+    throw InvalidInput("engine", "draft model vocabulary (" + std::to_string(vocab) +
+                                     ") differs from the model's (" +
+                                     std::to_string(target.model->info().vocab_size) + ")");
+  }
+  return draft;
+}
+
 void add_eos_token(LoadedModel& loaded, const std::string& token_or_id) {
   if (auto id = loaded.tokenizer->token_to_id(token_or_id)) {
     loaded.eos_token_ids.insert(*id);

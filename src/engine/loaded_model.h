@@ -27,6 +27,10 @@ std::string resolve_model_path(const std::string& name_or_path);
 
 LoadedModel load_model_and_tokenizer(const std::string& name_or_path);
 
+// Loads a draft model for speculative decoding with `target`: its vocabulary size must be the
+// target's (mlx-lm's check), else InvalidInput names both sizes.
+LoadedModel load_draft_model(const std::string& name_or_path, const LoadedModel& target);
+
 // Adds an EOS token given as a token string or a decimal id (--extra-eos-token).
 void add_eos_token(LoadedModel& loaded, const std::string& token_or_id);
 

@@ -1,6 +1,8 @@
 #include "engine/prompt_cache_store.h"
 
 #include <filesystem>
+#include <span>
+#include <stdexcept>
 
 #include "base/error.h"
 #include "base/mapped_file.h"
@@ -33,16 +35,41 @@ std::string tokenizer_config_text(const LoadedModel& model, const std::string& e
 
 std::string save_model_prompt_cache(const std::string& path, const PromptCache& cache,
                                     const LoadedModel& model, const std::string& model_name,
-                                    const std::string& tokenizer_config) {
+                                    const std::string& tokenizer_config, const DraftPart& draft) {
   std::map<std::string, std::string> meta = {
       {"model", model_name},
       {"tokenizer_config", tokenizer_config},
       {kFingerprintKey, fingerprint_json(fingerprint_of(model))}};
+  int64_t layers = model.model->info().num_layers;
+  if (draft.model != nullptr) {
+    meta[kDraftModelKey] = draft.name;
+    meta[kDraftFingerprintKey] = fingerprint_json(fingerprint_of(*draft.model));
+    layers += draft.model->model->info().num_layers;
+  }
+  if (static_cast<int64_t>(cache.size()) != layers) {
+    throw std::logic_error("save_model_prompt_cache: " + std::to_string(cache.size()) +
+                           " cache layers where the model" +
+                           (draft.model != nullptr ? " and its draft have " : " has ") +
+                           std::to_string(layers));
+  }
   return save_prompt_cache(path, cache, meta, model.model->info().dtype);
 }
 
-void check_prompt_cache_fits(const LoadedPromptCache& loaded, const LoadedModel& model) {
-  check_cache_fits_model(loaded.cache, loaded.metadata, fingerprint_of(model));
+bool holds_draft_layers(const LoadedPromptCache& loaded, const LoadedModel& model) {
+  return static_cast<int64_t>(loaded.cache.size()) > model.model->info().num_layers;
+}
+
+void check_prompt_cache_fits(const LoadedPromptCache& loaded, const LoadedModel& model,
+                             const LoadedModel* draft) {
+  const std::span<const std::unique_ptr<Cache>> all(loaded.cache);
+  const auto n = static_cast<size_t>(model.model->info().num_layers);
+  if (draft == nullptr || all.size() <= n) {
+    check_cache_fits_model(all, loaded.metadata, fingerprint_of(model));
+    return;
+  }
+  check_cache_fits_model(all.first(n), loaded.metadata, fingerprint_of(model));
+  check_cache_fits_model(all.subspan(n), loaded.metadata, fingerprint_of(*draft),
+                         kDraftFingerprintKey, "draft model");
 }
 
 }  // namespace mlxlm

@@ -19,13 +19,31 @@ ModelFingerprint fingerprint_of(const LoadedModel& model);
 // when absent), with `eos_token` overridden when given, as compact JSON text.
 std::string tokenizer_config_text(const LoadedModel& model, const std::string& eos_token = "");
 
+// The user metadata entry naming the draft model of a cache made for speculative decoding.
+inline constexpr const char* kDraftModelKey = "draft_model";
+
+// A draft model for speculative decoding, as a prompt-cache file records it.
+struct DraftPart {
+  const LoadedModel* model = nullptr;
+  std::string name;  // as the user gave it (--draft-model)
+};
+
 // Saves `cache` in the model's dtype with metadata model = `model_name`, tokenizer_config and
-// the fingerprint; returns the path written.
+// the fingerprint; returns the path written. With a draft, `cache` holds the model's layers and
+// then the draft's (mlx-lm's layout, which its generate --draft-model splits the same way), and
+// the metadata also records draft_model and the draft's fingerprint.
 std::string save_model_prompt_cache(const std::string& path, const PromptCache& cache,
                                     const LoadedModel& model, const std::string& model_name,
-                                    const std::string& tokenizer_config);
+                                    const std::string& tokenizer_config,
+                                    const DraftPart& draft = {});
 
-// Throws InvalidInput saying why `loaded` cannot continue on `model`.
-void check_prompt_cache_fits(const LoadedPromptCache& loaded, const LoadedModel& model);
+// Throws InvalidInput saying why `loaded` cannot continue on `model`. With a draft model the
+// cache may also hold the draft's layers after the model's, which must then fit the draft.
+void check_prompt_cache_fits(const LoadedPromptCache& loaded, const LoadedModel& model,
+                             const LoadedModel* draft = nullptr);
+
+// Whether `loaded` holds draft-model layers after those of `model` (checked by
+// check_prompt_cache_fits).
+bool holds_draft_layers(const LoadedPromptCache& loaded, const LoadedModel& model);
 
 }  // namespace mlxlm
