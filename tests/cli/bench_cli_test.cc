@@ -107,6 +107,32 @@ TEST(BenchCli, MoreThreadsThanCoresWarn) {
   EXPECT_NE(r.out.find("threads=" + threads), std::string::npos) << r.out;
 }
 
+// With the model as its own draft, greedy, every draft is accepted (spec 10.2): rounds of 2
+// drafts and the target's bonus token, so the 30 timed tokens (after the first round, which the
+// prompt time includes) are 10 rounds of 3 with 20 drafts.
+TEST(BenchCli, DraftModelReportsAcceptance) {
+  const std::string model = testing::tinystories_dir();
+  auto r = run_mlxlm("bench --model " + model + " -p 16 -g 30 -n 2 -t 1 --draft-model " + model +
+                     " --num-draft-tokens 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::regex trial(
+      "Trial [0-9]+:  prompt_tps=[0-9.]+, generation_tps=([0-9.]+), peak_memory=[0-9.]+, "
+      "total_time=[0-9.]+, acceptance=100.0% \\(20 of 20\\)\n");
+  int n = 0;
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), trial), end; it != end; ++it, ++n) {
+    EXPECT_GT(std::stod((*it)[1]), 0.0) << it->str();
+  }
+  EXPECT_EQ(n, 2) << r.out;
+  EXPECT_NE(r.out.find(", acceptance=100.0% (40 of 40)\n"), std::string::npos) << r.out;
+  // Speculative decoding is one sequence's; its draft count needs a draft.
+  auto batched = run_mlxlm("bench --model " + model + " -b 2 -n 1 --draft-model " + model);
+  EXPECT_EQ(batched.exit_code, 2);
+  EXPECT_NE(batched.err.find("excludes"), std::string::npos) << batched.err;
+  auto alone = run_mlxlm("bench --model " + model + " -n 1 --num-draft-tokens 2");
+  EXPECT_EQ(alone.exit_code, 2);
+  EXPECT_NE(alone.err.find("requires --draft-model"), std::string::npos) << alone.err;
+}
+
 TEST(BenchCli, MissingModelIsAnError) {
   auto r = run_mlxlm("bench --model /nonexistent/model -n 1");
   EXPECT_EQ(r.exit_code, 1);
