@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <string>
 
 #include "base/error.h"
 #include "cli_common.h"
@@ -28,6 +29,8 @@ struct ChatArgs {
   int max_tokens = 256;
   std::string system_prompt;
   bool verbose = false;
+  std::string draft_model;
+  int num_draft_tokens = 3;
 };
 
 void print_help() {
@@ -53,11 +56,26 @@ int chat_main(const ChatArgs& a) {
                                          m.eos_token_ids.begin(), m.eos_token_ids.end());
   opts.eos_token_ids = m.eos_token_ids;
   uint64_t turn_seed = a.seed;
+  std::optional<LoadedModel> draft;
+  if (!a.draft_model.empty()) {
+    draft = load_draft_model(a.draft_model, m);
+    opts.draft_model = draft->model.get();
+    opts.num_draft_tokens = a.num_draft_tokens;
+  }
+  // The conversation's cache; with a draft, its layers follow the model's (mlx-lm's layout), so
+  // that the draft keeps the conversation too.
+  auto new_cache = [&] {
+    PromptCache cache = make_prompt_cache(*m.model, a.max_kv_size);
+    if (draft) {
+      for (auto& layer : make_prompt_cache(*draft->model, 0)) cache.push_back(std::move(layer));
+    }
+    return cache;
+  };
 
   bool stats = a.verbose;
   std::printf("[INFO] Starting chat session with %s.\n", m.path.c_str());
   print_help();
-  PromptCache cache = make_prompt_cache(*m.model, a.max_kv_size);
+  PromptCache cache = new_cache();
   bool first_turn = true;
   std::string query;
   while (true) {
@@ -65,7 +83,7 @@ int chat_main(const ChatArgs& a) {
     std::fflush(stdout);
     if (!std::getline(std::cin, query) || query == "q") break;
     if (query == "r") {
-      cache = make_prompt_cache(*m.model, a.max_kv_size);
+      cache = new_cache();
       first_turn = true;
       continue;
     }
@@ -93,13 +111,18 @@ int chat_main(const ChatArgs& a) {
     });
     std::printf("\n");
     if (stats) {
+      std::string drafts;
+      if (draft) {
+        drafts = " | Draft acceptance: " + std::to_string(last.accepted_draft_tokens) + " of " +
+                 std::to_string(last.draft_tokens);
+      }
       std::printf(
           "[Prompt: %lld tokens, %.3f tokens-per-sec | Generation: %lld tokens, %.3f "
           "tokens-per-sec | "
-          "Cache: %lld tokens | Peak memory: %.3f GB]\n",
+          "Cache: %lld tokens%s | Peak memory: %.3f GB]\n",
           static_cast<long long>(last.prompt_tokens), last.prompt_tps,
           static_cast<long long>(last.generation_tokens), last.generation_tps,
-          static_cast<long long>(prompt_cache_length(cache)), last.peak_memory);
+          static_cast<long long>(prompt_cache_length(cache)), drafts.c_str(), last.peak_memory);
     }
     first_turn = false;
   }
@@ -121,10 +144,20 @@ int run_chat(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--xtc-threshold", a.xtc_threshold, "XTC threshold")->capture_default_str();
   app.add_option("--seed", a.seed, "Random seed")->capture_default_str()->check(seed_value());
+  auto* draft_option =
+      app.add_option("--draft-model", a.draft_model,
+                     "Draft model for speculative decoding (same vocabulary as --model); it "
+                     "keeps the conversation in its own cache");
+  app.add_option("--num-draft-tokens", a.num_draft_tokens, "Tokens the draft proposes per round")
+      ->capture_default_str()
+      ->check(at_least(1))
+      ->needs(draft_option);
+  // Speculative decoding rewinds its caches, which a full rotating cache cannot do.
   app.add_option("--max-kv-size", a.max_kv_size,
                  "Keep at most this many tokens in the cache (0 = all)")
       ->capture_default_str()
-      ->check(at_least(0));
+      ->check(at_least(0))
+      ->excludes(draft_option);
   app.add_option("-m,--max-tokens", a.max_tokens, "Maximum tokens per answer")
       ->capture_default_str();
   app.add_option("--system-prompt", a.system_prompt, "System message");

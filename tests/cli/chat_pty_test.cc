@@ -96,14 +96,19 @@ TurnStats parse_stats(const std::string& text) {
   return s;
 }
 
-TEST(ChatRepl, TwoTurnsReuseTheCacheAndResetClearsIt) {
-  testing::TempDir dir;
+// tinystories-656k copied into `dir` with a chat template that renders the messages' text.
+void copy_with_chat_template(const testing::TempDir& dir) {
   for (const auto& e : fs::directory_iterator(testing::tinystories_dir())) {
     fs::copy_file(e.path(), dir.file(e.path().filename().string()));
   }
   Json config = read_json_file(dir.file("tokenizer_config.json"));
   config["chat_template"] = "{% for m in messages %}{{ m.content }}{% endfor %}";
   write_file_atomic(dir.file("tokenizer_config.json"), config.dump());
+}
+
+TEST(ChatRepl, TwoTurnsReuseTheCacheAndResetClearsIt) {
+  testing::TempDir dir;
+  copy_with_chat_template(dir);
 
   PtySession chat({MLXLM_BIN, "chat", "--model", dir.path(), "--verbose", "-m", "8"});
   chat.read_until(">> ");
@@ -127,6 +132,51 @@ TEST(ChatRepl, TwoTurnsReuseTheCacheAndResetClearsIt) {
   // After a reset the same message starts from an empty cache.
   EXPECT_EQ(t3.prompt, t2.prompt);
   EXPECT_EQ(t3.cache, t3.prompt + t3.generation);
+}
+
+// Two greedy turns, as the answers' text and the statistics lines, with extra flags.
+std::vector<std::string> two_turns(const std::string& model, std::vector<std::string> flags) {
+  std::vector<std::string> args = {MLXLM_BIN, "chat", "--model", model, "--verbose", "-m", "12"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  PtySession chat(args);
+  chat.read_until(">> ");
+  chat.type("Once upon a time\n");
+  std::vector<std::string> turns = {chat.read_until(">> ")};
+  chat.type("The little dog\n");
+  turns.push_back(chat.read_until(">> "));
+  chat.type("q\n");
+  EXPECT_EQ(chat.wait_exit(), 0);
+  return turns;
+}
+
+// With a draft (a 4-bit conversion of the model), the answers are the model's greedy ones, the
+// conversation's cache grows as without it, and each turn reports its drafts.
+TEST(ChatRepl, DraftModelKeepsTheAnswersAndReportsItsDrafts) {
+  testing::TempDir dir;
+  copy_with_chat_template(dir);
+  const std::string draft = dir.file("draft-q4");
+  PtySession convert(
+      {MLXLM_BIN, "convert", "--hf-path", dir.path(), "--mlx-path", draft, "-q", "--q-bits", "4"});
+  ASSERT_EQ(convert.wait_exit(), 0);
+
+  const auto plain = two_turns(dir.path(), {});
+  const auto drafted = two_turns(dir.path(), {"--draft-model", draft, "--num-draft-tokens", "2"});
+  ASSERT_EQ(plain.size(), 2u);
+  ASSERT_EQ(drafted.size(), 2u);
+  const std::regex drafts(R"(Draft acceptance: (\d+) of (\d+))");
+  for (size_t t = 0; t < 2; ++t) {
+    auto answer = [](const std::string& turn) { return turn.substr(0, turn.find("[Prompt:")); };
+    EXPECT_EQ(answer(drafted[t]), answer(plain[t])) << "turn " << t + 1;
+    const TurnStats a = parse_stats(plain[t]), b = parse_stats(drafted[t]);
+    EXPECT_EQ(b.prompt, a.prompt);
+    EXPECT_EQ(b.generation, a.generation);
+    EXPECT_EQ(b.cache, a.cache);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(drafted[t], m, drafts)) << drafted[t];
+    EXPECT_GT(std::stol(m[2]), 0);
+    EXPECT_LE(std::stol(m[1]), std::stol(m[2]));
+    EXPECT_FALSE(std::regex_search(plain[t], drafts)) << plain[t];
+  }
 }
 
 }  // namespace
