@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "cache/cache_factory.h"
@@ -130,9 +133,21 @@ void leaf_paths(const Node<TensorView>& n, const std::string& prefix, std::set<s
 
 std::string save_prompt_cache(const std::string& path, const PromptCache& cache,
                               const std::map<std::string, std::string>& metadata, DType dtype) {
-  if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16) {
-    throw InvalidInput(
-        "cache", "prompt caches store F32, F16 or BF16, not " + std::string(dtype_name(dtype)));
+  return save_prompt_cache(path, cache, metadata, std::vector<DType>(cache.size(), dtype));
+}
+
+std::string save_prompt_cache(const std::string& path, const PromptCache& cache,
+                              const std::map<std::string, std::string>& metadata,
+                              const std::vector<DType>& layer_dtypes) {
+  if (layer_dtypes.size() != cache.size()) {
+    throw std::logic_error("save_prompt_cache: " + std::to_string(layer_dtypes.size()) +
+                           " dtypes for " + std::to_string(cache.size()) + " layers");
+  }
+  for (DType dtype : layer_dtypes) {
+    if (dtype != DType::F32 && dtype != DType::F16 && dtype != DType::BF16) {
+      throw InvalidInput(
+          "cache", "prompt caches store F32, F16 or BF16, not " + std::string(dtype_name(dtype)));
+    }
   }
   std::string file = path;
   const std::string suffix = ".safetensors";
@@ -145,7 +160,7 @@ std::string save_prompt_cache(const std::string& path, const PromptCache& cache,
   for (size_t l = 0; l < cache.size(); ++l) {
     const std::string layer = std::to_string(l);
     StateTree state = cache[l]->state();
-    flatten_state(state, layer, dtype, tensors);
+    flatten_state(state, layer, layer_dtypes[l], tensors);
     flatten_meta(cache[l]->meta_state(), "0." + layer, meta);
     meta["2." + layer] = cache[l]->class_name();
   }

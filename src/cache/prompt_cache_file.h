@@ -4,6 +4,7 @@
 // metadata is tree_flatten([[c.meta_state ...], user_metadata, [class names]]).
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cache/cache.h"
 
@@ -21,6 +22,11 @@ struct LoadedPromptCache {
 std::string save_prompt_cache(const std::string& path, const PromptCache& cache,
                               const std::map<std::string, std::string>& metadata = {},
                               DType dtype = DType::F32);
+// The same with one dtype per layer (a cache for speculative decoding keeps the draft's layers
+// in the draft's dtype).
+std::string save_prompt_cache(const std::string& path, const PromptCache& cache,
+                              const std::map<std::string, std::string>& metadata,
+                              const std::vector<DType>& layer_dtypes);
 
 // Reads and validates a prompt-cache file; throws InvalidInput naming the file, the layer and the
 // problem (unknown class, missing or extra tensors, wrong dtypes, shapes that contradict the meta

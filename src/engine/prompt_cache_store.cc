@@ -1,8 +1,10 @@
 #include "engine/prompt_cache_store.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <span>
 #include <stdexcept>
+#include <vector>
 
 #include "base/error.h"
 #include "base/mapped_file.h"
@@ -52,7 +54,12 @@ std::string save_model_prompt_cache(const std::string& path, const PromptCache& 
                            (draft.model != nullptr ? " and its draft have " : " has ") +
                            std::to_string(layers));
   }
-  return save_prompt_cache(path, cache, meta, model.model->info().dtype);
+  std::vector<DType> dtypes(cache.size(), model.model->info().dtype);
+  if (draft.model != nullptr) {
+    std::fill(dtypes.begin() + model.model->info().num_layers, dtypes.end(),
+              draft.model->model->info().dtype);
+  }
+  return save_prompt_cache(path, cache, meta, dtypes);
 }
 
 bool holds_draft_layers(const LoadedPromptCache& loaded, const LoadedModel& model) {

@@ -90,6 +90,26 @@ TEST_F(DraftPromptCacheCli, FileHoldsTheModelsLayersThenTheDrafts) {
   }
 }
 
+// Each model's layers keep its own dtype, as mlx-lm saves each array in its own.
+TEST_F(DraftPromptCacheCli, DraftLayersKeepTheDraftsDtype) {
+  const std::string bf16 = dir_->file("draft-bf16");
+  auto c = run_mlxlm("convert --hf-path '" + testing::tinystories_dir() + "' --mlx-path '" + bf16 +
+                     "' --dtype bfloat16");
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  const std::string both = cache_prompt("bf16-draft", "--draft-model '" + bf16 + "'");
+  const std::string draft_only = cache_prompt("bf16-only", "--model '" + bf16 + "'");
+  SafetensorsFile f(both), d(draft_only);
+  for (const char* name : {"0.0", "0.1", "1.0", "1.1"}) {
+    EXPECT_EQ(f.entry(name).dtype, DType::F32) << name;  // tinystories-656k is f32
+  }
+  EXPECT_EQ(f.entry("2.0").dtype, DType::BF16);
+  EXPECT_TRUE(same_tensor(f, "2.0", d, "0.0"));
+  EXPECT_TRUE(same_tensor(f, "3.1", d, "1.1"));
+  auto g = continue_from(both);
+  EXPECT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_NE(g.out.find("Draft acceptance: "), std::string::npos) << g.out;
+}
+
 TEST_F(DraftPromptCacheCli, GenerateUsesTheRecordedDraftAndKeepsTheGreedyText) {
   const std::string both = cache_prompt("both", "--draft-model '" + draft() + "'");
   const std::string plain = cache_prompt("plain", "");
