@@ -295,8 +295,9 @@ int run_generate(int argc, char** argv) {
                  "Keep at most this many tokens per layer (first 4 always kept)")
       ->check(at_least(1))
       ->excludes(draft_option);
-  app.add_option("--prompt-cache-file", a.prompt_cache_file,
-                 "Continue from a prompt cache saved by cache-prompt (model taken from it)");
+  app.add_option(
+      "--prompt-cache-file", a.prompt_cache_file,
+      "Continue from a prompt cache saved by cache-prompt (model and draft model taken from it)");
   add_threads_option(app, "--threads", a.threads);
   if (auto status = parse_flags(app, argc, argv)) return *status;
   a.model_given = app.count("--model") > 0;

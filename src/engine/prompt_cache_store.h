@@ -30,8 +30,8 @@ struct DraftPart {
 
 // Saves `cache` in the model's dtype with metadata model = `model_name`, tokenizer_config and
 // the fingerprint; returns the path written. With a draft, `cache` holds the model's layers and
-// then the draft's (mlx-lm's layout, which its generate --draft-model splits the same way), and
-// the metadata also records draft_model and the draft's fingerprint.
+// then the draft's, in the draft's dtype (mlx-lm's layout, which its generate --draft-model
+// splits the same way), and the metadata also records draft_model and the draft's fingerprint.
 std::string save_model_prompt_cache(const std::string& path, const PromptCache& cache,
                                     const LoadedModel& model, const std::string& model_name,
                                     const std::string& tokenizer_config,
