@@ -127,7 +127,19 @@ int generate_main(const GenerateArgs& a) {
   for (const auto& t : a.extra_eos_tokens) add_eos_token(m, t);
 
   std::optional<LoadedModel> draft;
-  if (!draft_name.empty()) draft = load_draft_model(draft_name, m);
+  if (!draft_name.empty()) {
+    try {
+      draft = load_draft_model(draft_name, m);
+    } catch (const Error& e) {
+      // A draft named by the file rather than the user: say where it came from.
+      if (!a.draft_model.empty()) throw;
+      const std::string why =
+          "the draft model " + a.prompt_cache_file + " was made with cannot be loaded: " + e.what();
+      if (dynamic_cast<const FileError*>(&e) != nullptr) throw FileError("generate", why);
+      if (dynamic_cast<const InvalidInput*>(&e) != nullptr) throw InvalidInput("generate", why);
+      throw;
+    }
+  }
   if (saved) {
     check_prompt_cache_fits(*saved, m, draft ? &*draft : nullptr);
     if (draft && !holds_draft_layers(*saved, m)) {

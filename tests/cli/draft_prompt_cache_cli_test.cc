@@ -156,6 +156,20 @@ TEST_F(DraftPromptCacheCli, AChangedDraftIsRefused) {
       << r.err;
 }
 
+TEST_F(DraftPromptCacheCli, AMissingRecordedDraftSaysWhereItCameFrom) {
+  namespace fs = std::filesystem;
+  const std::string moved = dir_->file("moved-draft");
+  fs::copy(draft(), moved);
+  const std::string file = cache_prompt("moved", "--draft-model '" + moved + "'");
+  fs::remove_all(moved);
+  auto r = continue_from(file);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("the draft model " + file + " was made with cannot be loaded: "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("not found: " + moved), std::string::npos) << r.err;
+}
+
 TEST_F(DraftPromptCacheCli, MaxKvSizeExcludesADraft) {
   auto r = run_mlxlm("cache-prompt --prompt x --prompt-cache-file '" + dir_->file("x") +
                      "' --max-kv-size 32 --draft-model '" + draft() + "'");
