@@ -120,21 +120,24 @@ void matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outpu
   if (quantized) acts = quantizer.quantize(x, m, first.cols, code_order(first), first.group_size);
   // Tasks are whole pairs of rows, the kernels' tile: an odd split would leave one-row tiles.
   const int64_t total = starts.back();
-  ThreadPool::global().parallel_for(
-      (total + 1) / 2, pair_grain(m, first.cols, (total + 1) / 2),
-      [&](int64_t pair0, int64_t pair1) {
-        const int64_t begin = 2 * pair0, end = std::min(total, 2 * pair1);
-        for (size_t i = 0; i < outputs.size(); ++i) {
-          const int64_t lo = std::max(begin, starts[i]), hi = std::min(end, starts[i + 1]);
-          if (lo >= hi) continue;
-          const MatmulOutput& o = outputs[i];
-          if (quantized) {
-            simd::matmul_quant_rows(acts, *o.w, o.bias, o.y, lo - starts[i], hi - starts[i]);
-          } else {
-            simd::matmul_float_rows(x, m, *o.w, o.bias, o.y, lo - starts[i], hi - starts[i]);
-          }
-        }
-      });
+  const int64_t pairs = (total + 1) / 2;
+  const int64_t threads = ThreadPool::global().num_threads();
+  const int64_t grain = !quantized && m >= simd::kFloatPanelMinRows
+                            ? (pairs + threads - 1) / threads
+                            : pair_grain(m, first.cols, pairs);
+  ThreadPool::global().parallel_for(pairs, grain, [&](int64_t pair0, int64_t pair1) {
+    const int64_t begin = 2 * pair0, end = std::min(total, 2 * pair1);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const int64_t lo = std::max(begin, starts[i]), hi = std::min(end, starts[i + 1]);
+      if (lo >= hi) continue;
+      const MatmulOutput& o = outputs[i];
+      if (quantized) {
+        simd::matmul_quant_rows(acts, *o.w, o.bias, o.y, lo - starts[i], hi - starts[i]);
+      } else {
+        simd::matmul_float_rows(x, m, *o.w, o.bias, o.y, lo - starts[i], hi - starts[i]);
+      }
+    }
+  });
 }
 
 }  // namespace mlxlm::kernels

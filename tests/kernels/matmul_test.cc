@@ -106,6 +106,28 @@ TEST(Matmul, FloatFormatsEveryTarget) {
   }
 }
 
+// 64 or more activation rows take outer products over widened panels of 16 weight rows on AVX2
+// (float_panel-inl.h): a partial panel (37 rows), column blocks of 256 with a tail that is not a
+// multiple of 8 (300 columns), tiles of 6 activation rows with a remainder of 4 (70 rows), and
+// two blocks of activation rows (250: 240 + 10). The tile engines are off, so that the Highway
+// kernels take every product.
+TEST(Matmul, FloatPanelsForLongPrompts) {
+  const TileEnginesOff off;
+  for (auto f : {WeightFormat::F32, WeightFormat::F16, WeightFormat::BF16}) {
+    WeightSpec s;
+    s.format = f;
+    s.rows = 37;
+    s.cols = 300;
+    check(s, 70, true);
+    s.misalign = 2;
+    check(s, 64, false);
+    s.misalign = 0;
+    s.rows = 16;
+    s.cols = 64;
+    check(s, 250, true);
+  }
+}
+
 TEST(Matmul, AffineEveryBitsGroupTarget) {
   for (int bits : {2, 3, 4, 5, 6, 8}) {
     for (int group : {32, 64, 128}) {

@@ -23,6 +23,11 @@ constexpr int64_t key_blocks(int64_t keys) { return (keys + kKeyBlock - 1) / kKe
 
 namespace mlxlm::kernels::simd {
 
+// Activation rows from which float-format products run as outer products over widened panels
+// (float_panel-inl.h, AVX2): each call packs its activations once, so such products take one
+// range of rows per thread.
+inline constexpr int64_t kFloatPanelMinRows = 64;
+
 // y[i, r] for r in [row_begin, row_end), all i < m, of a float-format weight (F32/F16/BF16).
 void matmul_float_rows(const float* x, int64_t m, const WeightRef& w, const float* bias, float* y,
                        int64_t row_begin, int64_t row_end);

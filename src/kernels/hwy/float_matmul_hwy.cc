@@ -12,6 +12,8 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "kernels/hwy/float_panel-inl.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace mlxlm::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
@@ -123,6 +125,21 @@ void FloatRowsT(const float* x, int64_t m, const WeightRef& w, const float* bias
       return SmallBatchRows<2, 4>(base, x, k, n, bias, y, r0, r1);
     default:
       break;
+  }
+  // Long prompts: outer products over widened panels (float_panel-inl.h), whose widening and
+  // transposing pays off once a panel serves this many activation rows.
+  if (m >= simd::kFloatPanelMinRows && HWY_TARGET == HWY_AVX2) {
+    const DF df;
+    return PanelRows(
+        x, m, k, n, bias, y, r0, r1,
+        [&](int64_t row, int64_t col) {
+          if constexpr (hn::MaxLanes(DF()) == 8) {
+            return LoadW(df, base + row * k + col).raw;
+          } else {
+            return 0.0f;  // no 8-lane vectors: PackPanel widens one value at a time
+          }
+        },
+        [&](int64_t row, int64_t col) { return ScalarW(base + row * k + col); });
   }
   // Activation rows per pass: keep them in L2 while the weight tile streams past. Tiles of 3
   // weight x 4 activation rows: 12 accumulators, and 7 loads (3 widened) per 12 FMAs, where 4 x 2
