@@ -30,10 +30,10 @@ constexpr int64_t kPanelCols = 256;
 constexpr int64_t kPanelBlockRows = 40 * kPanelRowsM;
 
 // y[i][c] += sum over the panel's kc columns of panel[kk][c] * xt[kk][i] for M activation rows
-// (packed: xt[kk * M + i]), c < 2N; `first`: y starts from zero.
+// (packed: xt[kk * M + i]) and c < 2N; `first`: y starts from zero.
 template <int M>
 HWY_INLINE void PanelTile(const float* panel, const float* xt, int64_t kc, float* const* y,
-                          int valid, bool first) {
+                          bool first) {
   using DF = hn::ScalableTag<float>;
   const DF df;
   const auto n = static_cast<int64_t>(hn::Lanes(df));
@@ -49,19 +49,12 @@ HWY_INLINE void PanelTile(const float* panel, const float* xt, int64_t kc, float
     }
   }
   for (int i = 0; i < M; ++i) {
-    if (valid == 2 * n) {
-      if (!first) {
-        acc[i][0] = hn::Add(acc[i][0], hn::LoadU(df, y[i]));
-        acc[i][1] = hn::Add(acc[i][1], hn::LoadU(df, y[i] + n));
-      }
-      hn::StoreU(acc[i][0], df, y[i]);
-      hn::StoreU(acc[i][1], df, y[i] + n);
-    } else {
-      HWY_ALIGN float lanes[2 * hn::MaxLanes(df)];
-      hn::Store(acc[i][0], df, lanes);
-      hn::Store(acc[i][1], df, lanes + n);
-      for (int c = 0; c < valid; ++c) y[i][c] = (first ? 0.0f : y[i][c]) + lanes[c];
+    if (!first) {
+      acc[i][0] = hn::Add(acc[i][0], hn::LoadU(df, y[i]));
+      acc[i][1] = hn::Add(acc[i][1], hn::LoadU(df, y[i] + n));
     }
+    hn::StoreU(acc[i][0], df, y[i]);
+    hn::StoreU(acc[i][1], df, y[i] + n);
   }
 }
 
@@ -152,7 +145,7 @@ HWY_INLINE void PanelRows(const float* x, int64_t m, int64_t k, int64_t n, const
           constexpr int M = decltype(rows_tag)::value;
           float* ys[M];
           for (int t = 0; t < M; ++t) ys[t] = cpanel + (i - i0 + t) * nr;
-          PanelTile<M>(panel, xblock.data() + (i - i0) * kc, kc, ys, static_cast<int>(nr), first);
+          PanelTile<M>(panel, xblock.data() + (i - i0) * kc, kc, ys, first);
         };
         int64_t i = i0;
         for (; i + kPanelRowsM <= i1; i += kPanelRowsM) {
