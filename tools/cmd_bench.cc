@@ -187,12 +187,7 @@ int run_bench(int argc, char** argv) {
     std::unique_ptr<Model> draft;
     if (!draft_dir.empty()) {
       draft = load_model(draft_dir);
-      if (draft->info().vocab_size != model->info().vocab_size) {
-        throw InvalidInput("bench", "draft model vocabulary (" +
-                                        std::to_string(draft->info().vocab_size) +
-                                        ") differs from the model's (" +
-                                        std::to_string(model->info().vocab_size) + ")");
-      }
+      check_draft_vocabulary(*model, *draft);
     }
     std::printf("model=%s threads=%d simd=%s many_rows=%s load_time=%.3f s\n", model_dir.c_str(),
                 ThreadPool::global().num_threads(), kernels::active_simd_target().c_str(),

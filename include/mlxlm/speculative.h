@@ -20,6 +20,10 @@ struct SpeculativeOptions {
   int64_t quantized_kv_start = 0;
 };
 
+// Throws InvalidInput naming both sizes when `draft`'s vocabulary is not `target`'s (mlx-lm's
+// check before speculative decoding).
+void check_draft_vocabulary(const Model& target, const Model& draft);
+
 class SpeculativeTokenGenerator {
  public:
   struct Step {

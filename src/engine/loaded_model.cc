@@ -8,6 +8,7 @@
 #include "base/env.h"
 #include "base/error.h"
 #include "base/mapped_file.h"
+#include "mlxlm/speculative.h"
 #include "models/registry.h"
 
 namespace fs = std::filesystem;
@@ -61,12 +62,7 @@ LoadedModel load_model_and_tokenizer(const std::string& name_or_path) {
 
 LoadedModel load_draft_model(const std::string& name_or_path, const LoadedModel& target) {
   LoadedModel draft = load_model_and_tokenizer(name_or_path);
-  const int64_t vocab = draft.model->info().vocab_size;
-  if (vocab != target.model->info().vocab_size) {
-    throw InvalidInput("engine", "draft model vocabulary (" + std::to_string(vocab) +
-                                     ") differs from the model's (" +
-                                     std::to_string(target.model->info().vocab_size) + ")");
-  }
+  check_draft_vocabulary(*target.model, *draft.model);
   return draft;
 }
 

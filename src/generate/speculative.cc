@@ -8,6 +8,15 @@
 #include "sampling/next_token.h"
 
 namespace mlxlm {
+void check_draft_vocabulary(const Model& target, const Model& draft) {
+  if (target.info().vocab_size != draft.info().vocab_size) {
+    throw InvalidInput("generate", "draft model vocabulary (" +
+                                       std::to_string(draft.info().vocab_size) +
+                                       ") differs from the model's (" +
+                                       std::to_string(target.info().vocab_size) + ")");
+  }
+}
+
 SpeculativeTokenGenerator::SpeculativeTokenGenerator(const Model& target, const Model& draft,
                                                      std::span<const int32_t> prompt,
                                                      PromptCache& target_cache,
@@ -24,12 +33,7 @@ SpeculativeTokenGenerator::SpeculativeTokenGenerator(const Model& target, const 
       history_(prompt.begin(), prompt.end()) {
   if (prompt.empty())
     throw InvalidInput("generate", "the prompt is empty: nothing to condition on");
-  if (target.info().vocab_size != draft.info().vocab_size) {
-    throw InvalidInput("generate", "draft model vocabulary (" +
-                                       std::to_string(draft.info().vocab_size) +
-                                       ") differs from the model's (" +
-                                       std::to_string(target.info().vocab_size) + ")");
-  }
+  check_draft_vocabulary(target, draft);
   if (!can_trim_prompt_cache(target_cache) || !can_trim_prompt_cache(draft_cache)) {
     throw InvalidInput("generate", "speculative decoding needs trimmable caches");
   }

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "kernels/hwy/dispatch.h"
-#include "kernels/hwy/scalar_load.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/hwy/float_matmul_hwy.cc"
@@ -13,25 +12,11 @@
 #include <hwy/highway.h>
 
 #include "kernels/hwy/float_panel-inl.h"
+#include "kernels/hwy/float_widen-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mlxlm::kernels::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-using DF = hn::ScalableTag<float>;
-using VF = hn::Vec<DF>;
-
-HWY_INLINE VF LoadW(DF df, const float* p) { return hn::LoadU(df, p); }
-HWY_INLINE VF LoadW(DF df, const hwy::bfloat16_t* p) {
-  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::bfloat16_t, DF>(), p));
-}
-HWY_INLINE VF LoadW(DF df, const hwy::float16_t* p) {
-  return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
-}
-
-HWY_INLINE float ScalarW(const float* p) { return load_f32(p, 0); }
-HWY_INLINE float ScalarW(const hwy::bfloat16_t* p) { return bf16_to_f32(load_u16(p, 0)); }
-HWY_INLINE float ScalarW(const hwy::float16_t* p) { return f16_to_f32(load_u16(p, 0)); }
 
 // out[r * M + i] = dot(w[r], x[i]) over k values. kStream: the tile's rows are read from DRAM
 // for the only time (all activation rows in this one pass), so prefetch ahead.
@@ -129,17 +114,7 @@ void FloatRowsT(const float* x, int64_t m, const WeightRef& w, const float* bias
   // Long prompts: outer products over widened panels (float_panel-inl.h), whose widening and
   // transposing pays off once a panel serves this many activation rows.
   if (m >= simd::kFloatPanelMinRows && HWY_TARGET == HWY_AVX2) {
-    const DF df;
-    return PanelRows(
-        x, m, k, n, bias, y, r0, r1,
-        [&](int64_t row, int64_t col) {
-          if constexpr (hn::MaxLanes(DF()) == 8) {
-            return LoadW(df, base + row * k + col).raw;
-          } else {
-            return 0.0f;  // no 8-lane vectors: PackPanel widens one value at a time
-          }
-        },
-        [&](int64_t row, int64_t col) { return ScalarW(base + row * k + col); });
+    return PanelRows(x, m, base, k, n, bias, y, r0, r1);
   }
   // Activation rows per pass: keep them in L2 while the weight tile streams past. Tiles of 3
   // weight x 4 activation rows: 12 accumulators, and 7 loads (3 widened) per 12 FMAs, where 4 x 2

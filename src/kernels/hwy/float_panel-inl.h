@@ -14,10 +14,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include <hwy/highway.h>
 
 #include "base/aligned_vector.h"
+#include "kernels/hwy/float_widen-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace mlxlm::kernels::HWY_NAMESPACE {
@@ -29,15 +31,13 @@ constexpr int kPanelRowsM = 6;
 constexpr int64_t kPanelCols = 256;
 constexpr int64_t kPanelBlockRows = 40 * kPanelRowsM;
 
-// y[i][c] += sum over the panel's kc columns of panel[kk][c] * xt[kk][i] for M activation rows
-// (packed: xt[kk * M + i]) and c < 2N; `first`: y starts from zero.
+// c[i][col] += sum over the panel's kc columns of panel[kk][col] * xt[kk][i] for M activation
+// rows (packed: xt[kk * M + i]) and col < 2N, c's rows 2N apart; `first`: c starts from zero.
 template <int M>
-HWY_INLINE void PanelTile(const float* panel, const float* xt, int64_t kc, float* const* y,
-                          bool first) {
-  using DF = hn::ScalableTag<float>;
+HWY_INLINE void PanelTile(const float* panel, const float* xt, int64_t kc, float* c, bool first) {
   const DF df;
   const auto n = static_cast<int64_t>(hn::Lanes(df));
-  hn::Vec<DF> acc[M][2];
+  VF acc[M][2];
   for (int i = 0; i < M; ++i) acc[i][0] = acc[i][1] = hn::Zero(df);
   for (int64_t kk = 0; kk < kc; ++kk) {
     const auto w0 = hn::Load(df, panel + kk * 2 * n);
@@ -49,28 +49,37 @@ HWY_INLINE void PanelTile(const float* panel, const float* xt, int64_t kc, float
     }
   }
   for (int i = 0; i < M; ++i) {
+    float* row = c + i * 2 * n;
     if (!first) {
-      acc[i][0] = hn::Add(acc[i][0], hn::LoadU(df, y[i]));
-      acc[i][1] = hn::Add(acc[i][1], hn::LoadU(df, y[i] + n));
+      acc[i][0] = hn::Add(acc[i][0], hn::Load(df, row));
+      acc[i][1] = hn::Add(acc[i][1], hn::Load(df, row + n));
     }
-    hn::StoreU(acc[i][0], df, y[i]);
-    hn::StoreU(acc[i][1], df, y[i] + n);
+    hn::Store(acc[i][0], df, row);
+    hn::Store(acc[i][1], df, row + n);
   }
 }
 
+// Calls f(std::integral_constant<int, M>()) for M = rows, 1 <= rows <= kPanelRowsM.
+template <int M = 1, class F>
+HWY_INLINE void WithTileRows(int64_t rows, const F& f) {
+  if (rows == M) return f(std::integral_constant<int, M>());
+  if constexpr (M < kPanelRowsM) WithTileRows<M + 1>(rows, f);
+}
+
 // panel[kk][c] = W[r + c][c0 + kk] for kk < kc, c < nr (column-major; rows past `valid` are
-// zero). `load8(row, col)` widens 8 weights of a row to f32 (AVX2: 8 rows at a time, transposed
-// in registers); `widen(row, col)` one.
-template <class Load8, class Widen>
-HWY_INLINE void PackPanel(int64_t r, int valid, int64_t c0, int64_t kc, int64_t nr,
-                          const Load8& load8, const Widen& widen, float* panel) {
+// zero), W's rows k values apart from `base`. AVX2: 8 rows x 8 columns at a time, transposed in
+// registers.
+template <class WT>
+HWY_INLINE void PackPanel(const WT* base, int64_t k, int64_t r, int valid, int64_t c0, int64_t kc,
+                          int64_t nr, float* panel) {
   int64_t kk0 = 0;
 #if HWY_TARGET == HWY_AVX2
   for (; kk0 + 8 <= kc; kk0 += 8) {
     for (int g = 0; g < nr; g += 8) {
       __m256 v[8];
       for (int j = 0; j < 8; ++j) {
-        v[j] = g + j < valid ? load8(r + g + j, c0 + kk0) : _mm256_setzero_ps();
+        v[j] = g + j < valid ? LoadW(DF(), base + (r + g + j) * k + c0 + kk0).raw
+                             : _mm256_setzero_ps();
       }
       __m256 t[8], u[8];
       for (int j = 0; j < 8; j += 2) {
@@ -91,23 +100,19 @@ HWY_INLINE void PackPanel(int64_t r, int valid, int64_t c0, int64_t kc, int64_t 
       }
     }
   }
-#else
-  (void)load8;
 #endif
   for (int64_t c = 0; c < nr; ++c) {
     for (int64_t kk = kk0; kk < kc; ++kk) {
-      panel[kk * nr + c] = c < valid ? widen(r + c, c0 + kk) : 0.0f;
+      panel[kk * nr + c] = c < valid ? ScalarW(base + (r + c) * k + c0 + kk) : 0.0f;
     }
   }
 }
 
-// Rows [r0, r1) of y = x · Wᵀ (+ bias) for activation rows [0, m), `k` columns, `n` output rows in
-// y's rows; `load8` / `widen` read weights as PackPanel takes them.
-template <class Load8, class Widen>
-HWY_INLINE void PanelRows(const float* x, int64_t m, int64_t k, int64_t n, const float* bias,
-                          float* y, int64_t r0, int64_t r1, const Load8& load8,
-                          const Widen& widen) {
-  using DF = hn::ScalableTag<float>;
+// Rows [r0, r1) of y = x · Wᵀ (+ bias) for activation rows [0, m): W's rows `k` values apart
+// from `base`, y's rows `n` values apart.
+template <class WT>
+HWY_INLINE void PanelRows(const float* x, int64_t m, const WT* base, int64_t k, int64_t n,
+                          const float* bias, float* y, int64_t r0, int64_t r1) {
   const DF df;
   const auto lanes = static_cast<int64_t>(hn::Lanes(df));
   const int64_t nr = 2 * lanes;
@@ -120,8 +125,8 @@ HWY_INLINE void PanelRows(const float* x, int64_t m, int64_t k, int64_t n, const
   // weight rows passes; a panel is widened once per block and column range.
   thread_local AlignedVector<float> xblock;
   xblock.resize(static_cast<size_t>(kPanelBlockRows * kPanelCols));
-  // The block's sums, [panel][row][2N] (y's rows are often 4 KiB apart, and a tile's six of
-  // them then shared L1 sets).
+  // The block's sums, [panel][row][2N] (y's rows are often a multiple of 4 KiB apart, and a tile's
+  // six of them then shared L1 sets).
   thread_local AlignedVector<float> cbuf;
   cbuf.resize(static_cast<size_t>(((r1 - r0 + nr - 1) / nr) * kPanelBlockRows * nr));
   for (int64_t i0 = 0; i0 < m; i0 += kPanelBlockRows) {
@@ -139,36 +144,13 @@ HWY_INLINE void PanelRows(const float* x, int64_t m, int64_t k, int64_t n, const
       const bool first = c0 == 0;
       for (int64_t r = r0; r < r1; r += nr) {
         const int valid = static_cast<int>(std::min(nr, r1 - r));
-        PackPanel(r, valid, c0, kc, nr, load8, widen, panel);
+        PackPanel(base, k, r, valid, c0, kc, nr, panel);
         float* cpanel = cbuf.data() + ((r - r0) / nr) * (i1 - i0) * nr;
-        auto tile = [&](auto rows_tag, int64_t i) {
-          constexpr int M = decltype(rows_tag)::value;
-          float* ys[M];
-          for (int t = 0; t < M; ++t) ys[t] = cpanel + (i - i0 + t) * nr;
-          PanelTile<M>(panel, xblock.data() + (i - i0) * kc, kc, ys, first);
-        };
-        int64_t i = i0;
-        for (; i + kPanelRowsM <= i1; i += kPanelRowsM) {
-          tile(std::integral_constant<int, kPanelRowsM>(), i);
-        }
-        switch (i1 - i) {
-          case 5:
-            tile(std::integral_constant<int, 5>(), i);
-            break;
-          case 4:
-            tile(std::integral_constant<int, 4>(), i);
-            break;
-          case 3:
-            tile(std::integral_constant<int, 3>(), i);
-            break;
-          case 2:
-            tile(std::integral_constant<int, 2>(), i);
-            break;
-          case 1:
-            tile(std::integral_constant<int, 1>(), i);
-            break;
-          default:
-            break;
+        for (int64_t i = i0; i < i1; i += kPanelRowsM) {
+          WithTileRows(std::min<int64_t>(kPanelRowsM, i1 - i), [&](auto rows_tag) {
+            PanelTile<decltype(rows_tag)::value>(panel, xblock.data() + (i - i0) * kc, kc,
+                                                 cpanel + (i - i0) * nr, first);
+          });
         }
       }
     }
