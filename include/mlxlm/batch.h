@@ -67,9 +67,13 @@ struct SequenceCache {
 
 struct BatchTokenResponse {
   uint64_t uid = 0;
-  int32_t token = 0;
+  int32_t token = 0;  // -1 (and no logprobs) when the sequence failed before its first token
   std::vector<float> logprobs;
-  std::string finish_reason;  // "", "stop" (a stop sequence matched) or "length"
+  // "", "stop" (a stop sequence matched), "length", or "error": the sequence's own logits
+  // processors or sampler threw while choosing its next token, and it ended there (the other
+  // sequences go on). `error` then holds the exception's message.
+  std::string finish_reason;
+  std::string error;
   // Only when finished (and the options' return_prompt_caches): the sequence's cache (holding
   // every reported token, the last included) and the tokens it contains.
   PromptCache prompt_cache;
@@ -113,9 +117,10 @@ class BatchGenerator {
     std::vector<BatchPromptResponse> prompt;
     std::vector<BatchTokenResponse> generation;
   };
-  // One round: a decode step for the decoding batch, then some prefill work. When it throws
-  // (a logits processor, the sampler or the model failed mid-step), the generator is spent:
-  // every later call throws too, as the batch's state is no longer consistent.
+  // One round: a decode step for the decoding batch, then some prefill work. A sequence whose
+  // own logits processors or sampler throw ends alone, with finish_reason "error". When the
+  // step itself throws (the model failed mid-step), the generator is spent: every later call
+  // throws too, as the batch's state is no longer consistent.
   Step next();
   // Rounds until some tokens are reported (empty when nothing is left to do).
   std::vector<BatchTokenResponse> next_generated();
@@ -133,8 +138,14 @@ class BatchGenerator {
   void admit_queued();
   void finish_prompts(Step& out);
   void prefill_chunk(Step& out);
-  // Samples each sequence's pending token from its row of logits.
-  void sample_pending(const std::vector<std::pair<Sequence*, const float*>>& rows);
+  // Samples each sequence's pending token from its row of logits. A sequence whose logits
+  // processors or sampler throw gets the message in its slot of the result (empty: sampled).
+  std::vector<std::string> sample_pending(
+      const std::vector<std::pair<Sequence*, const float*>>& rows);
+  // Gives a finished response the sequence's cache (row `row` of `batch`) and tokens, when the
+  // options ask for them.
+  void attach_cache(BatchTokenResponse& r, const Sequence& s, const PromptCache& batch,
+                    int64_t row) const;
 
   const Model& model_;
   BatchGeneratorOptions options_;
@@ -156,6 +167,9 @@ struct BatchGenerateResult {
   // With options.return_prompt_caches: each sequence's cache, holding its prompt and every
   // generated token, the stop token included.
   std::vector<PromptCache> caches;
+  // Per prompt: why its sequence ended early (a logits processor or the sampler threw; its
+  // tokens are those before), or "" when it did not.
+  std::vector<std::string> errors;
   BatchStats stats;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <utility>
 
 #if defined(__linux__)
 #include <sched.h>
@@ -71,7 +72,14 @@ void ThreadPool::run_chunks(uint32_t job) {
                                       std::memory_order_acq_rel)) {
       continue;
     }
-    (*job_)(next * job_grain_, std::min(job_n_, (next + take) * job_grain_));
+    try {
+      (*job_)(next * job_grain_, std::min(job_n_, (next + take) * job_grain_));
+    } catch (...) {
+      // Left to escape, it would end the process on a worker, or leave the caller while the
+      // workers still run its job.
+      std::lock_guard<std::mutex> lock(error_mutex_);
+      if (!job_error_) job_error_ = std::current_exception();
+    }
     done_grains_.fetch_add(take, std::memory_order_release);
     s = state_.load(std::memory_order_acquire);
   }
@@ -141,6 +149,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     }
   }
   job_ = nullptr;
+  if (job_error_) std::rethrow_exception(std::exchange(job_error_, nullptr));
 }
 
 ThreadPool& ThreadPool::global() {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -24,7 +25,8 @@ class ThreadPool {
 
   // Calls fn(begin, end) on disjoint ranges covering [0, n) that start at multiples of `grain`
   // and hold whole multiples of it (the last one ends at n). Blocks until all are done. Nested
-  // calls from inside fn run serially.
+  // calls from inside fn run serially. When fn throws, on any thread, the other ranges still
+  // run, and the first exception is rethrown here once every range is done.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
   // The process-wide pool; sized by set_num_threads() or, by default, available_cores().
@@ -50,6 +52,10 @@ class ThreadPool {
   // new one, and the caller never waits for workers that did not take part.
   std::atomic<uint64_t> state_{0};
   std::atomic<int64_t> done_grains_{0};
+  // The first exception a range of the current job threw (set under error_mutex_ before that
+  // range counts as done, so the caller sees it once every grain is done).
+  std::exception_ptr job_error_;
+  std::mutex error_mutex_;
   uint32_t job_number_ = 0;  // the caller's copy
   std::atomic<bool> stop_{false};
   std::mutex sleep_mutex_;

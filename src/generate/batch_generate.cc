@@ -35,13 +35,17 @@ BatchGenerateResult batch_generate(const Model& model, const Tokenizer& tokenize
   result.token_ids.resize(prompts.size());
   result.logprobs.resize(prompts.size());
   result.caches.resize(prompts.size());
+  result.errors.resize(prompts.size());
   while (!gen.done()) {
     for (auto& r : gen.next_generated()) {
       size_t i = row.at(r.uid);
-      if (r.finish_reason != "stop") {  // the stop token itself is not part of the output
+      // The stop token itself is not part of the output; a sequence that failed before its
+      // first token reports none.
+      if (r.finish_reason != "stop" && r.token >= 0) {
         result.token_ids[i].push_back(r.token);
         result.logprobs[i].push_back(r.logprobs[r.token]);
       }
+      result.errors[i] = std::move(r.error);
       if (!r.finish_reason.empty()) result.caches[i] = std::move(r.prompt_cache);
     }
   }

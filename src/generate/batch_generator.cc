@@ -78,13 +78,26 @@ BatchGenerator::BatchGenerator(const Model& model, BatchGeneratorOptions options
 
 BatchGenerator::~BatchGenerator() = default;
 
-void BatchGenerator::sample_pending(const std::vector<std::pair<Sequence*, const float*>>& rows) {
+std::vector<std::string> BatchGenerator::sample_pending(
+    const std::vector<std::pair<Sequence*, const float*>>& rows) {
   const auto vocab = static_cast<size_t>(model_.info().vocab_size);
   // A sequence's own sampler, or a greedy shared one, may draw on any thread; a shared sampler
   // with a temperature draws on this thread in batch order, so that a seeded batch is
   // reproducible.
   const bool shared_draws_here = fallback_sampler_->options().temp != 0.0f;
-  auto draw = [&](Sequence& s) {
+  // What threw for each row. Each slot is written by the one thread working on its row.
+  std::vector<std::string> failed(rows.size());
+  auto guarded = [&](size_t j, auto&& work) {
+    if (!failed[j].empty()) return;
+    try {
+      work(*rows[j].first, rows[j].second);
+    } catch (const std::exception& e) {
+      failed[j] = *e.what() != '\0' ? e.what() : "an exception without a message";
+    } catch (...) {
+      failed[j] = "an exception that is not a std::exception";
+    }
+  };
+  auto draw = [&](Sequence& s, const float*) {
     Sampler& sampler = s.sampler ? *s.sampler : *fallback_sampler_;
     s.pending = sampler.sample(s.pending_logprobs);
   };
@@ -95,20 +108,28 @@ void BatchGenerator::sample_pending(const std::vector<std::pair<Sequence*, const
   // Everything but the logits processors (the caller's code, run here first) and the serial
   // draws runs on the thread pool: over a 128k-token vocabulary, one row after another, the
   // log-softmax and argmax were 2.5 % of a batch-8 decoding step while the other threads waited.
-  for (const auto& [s, row] : rows) {
-    if (!s->processors.empty()) normalize(*s, row);
+  for (size_t j = 0; j < rows.size(); ++j) {
+    if (!rows[j].first->processors.empty()) guarded(j, normalize);
   }
   auto on_pool = [&](int64_t begin, int64_t end) {
     for (auto j = static_cast<size_t>(begin); j < static_cast<size_t>(end); ++j) {
-      Sequence& s = *rows[j].first;
-      if (s.processors.empty()) normalize(s, rows[j].second);
-      if (!serial(s)) draw(s);
+      const Sequence& s = *rows[j].first;
+      if (s.processors.empty()) guarded(j, normalize);
+      if (!serial(s)) guarded(j, draw);
     }
   };
   ThreadPool::global().parallel_for(static_cast<int64_t>(rows.size()), 1, on_pool);
-  for (const auto& entry : rows) {
-    if (serial(*entry.first)) draw(*entry.first);
+  for (size_t j = 0; j < rows.size(); ++j) {
+    if (serial(*rows[j].first)) guarded(j, draw);
   }
+  return failed;
+}
+
+void BatchGenerator::attach_cache(BatchTokenResponse& r, const Sequence& s,
+                                  const PromptCache& batch, int64_t row) const {
+  if (!options_.return_prompt_caches) return;
+  r.prompt_cache = batch_layers::extract_row(batch, row);
+  r.all_tokens = s.tokens;
 }
 
 void BatchGenerator::decode_step(Step& out) {
@@ -120,7 +141,8 @@ void BatchGenerator::decode_step(Step& out) {
   Tensor logits = model_.forward(tokens, batch, decode_cache_, /*last_only=*/true);
   const int64_t vocab = model_.info().vocab_size;
 
-  std::vector<int64_t> keep;
+  const size_t first = out.generation.size();  // row i reports at first + i
+  std::vector<int64_t> going_on;
   std::vector<std::pair<Sequence*, const float*>> sampled;
   for (int64_t i = 0; i < batch; ++i) {
     Sequence& s = *decoding_[i];
@@ -136,15 +158,27 @@ void BatchGenerator::decode_step(Step& out) {
       r.finish_reason = "length";
     }
     if (r.finish_reason.empty()) {
-      keep.push_back(i);
+      going_on.push_back(i);
       sampled.emplace_back(&s, logits.data<float>() + i * vocab);
-    } else if (options_.return_prompt_caches) {
-      r.prompt_cache = batch_layers::extract_row(decode_cache_, i);
-      r.all_tokens = s.tokens;
+    } else {
+      attach_cache(r, s, decode_cache_, i);
     }
     out.generation.push_back(std::move(r));
   }
-  sample_pending(sampled);
+  const std::vector<std::string> failures = sample_pending(sampled);
+  std::vector<int64_t> keep;
+  for (size_t j = 0; j < going_on.size(); ++j) {
+    const int64_t i = going_on[j];
+    if (failures[j].empty()) {
+      keep.push_back(i);
+      continue;
+    }
+    // The token reported now was fed and is in the cache; the sequence ends after it.
+    BatchTokenResponse& r = out.generation[first + static_cast<size_t>(i)];
+    r.finish_reason = "error";
+    r.error = failures[j];
+    attach_cache(r, *decoding_[i], decode_cache_, i);
+  }
   stats_.generation_tokens += batch;
   if (keep.size() < decoding_.size()) {
     batch_layers::filter(decode_cache_, keep);
@@ -198,13 +232,16 @@ void BatchGenerator::finish_prompts(Step& out) {
   Tensor logits = model_.forward(tokens, batch, finishing, /*last_only=*/true);
   stats_.prompt_tokens += batch;
   const int64_t vocab = model_.info().vocab_size;
+  const auto decoding = static_cast<int64_t>(decoding_.size());  // row decoding + j: last[j]
   extend_layers(decode_cache_, std::move(finishing));
   std::vector<std::pair<Sequence*, const float*>> finished;
   for (size_t j = 0; j < last.size(); ++j) {
     finished.emplace_back(prefilling_[last[j]].get(),
                           logits.data<float>() + static_cast<int64_t>(j) * vocab);
   }
-  sample_pending(finished);
+  const std::vector<std::string> failures = sample_pending(finished);
+  std::vector<int64_t> decode_rows;  // of decode_cache_, when some first tokens failed
+  for (int64_t row = 0; row < decoding; ++row) decode_rows.push_back(row);
   std::vector<std::unique_ptr<Sequence>> kept;
   for (size_t i = 0, j = 0; i < prefilling_.size(); ++i) {
     if (j < last.size() && last[j] == static_cast<int64_t>(i)) {
@@ -215,13 +252,25 @@ void BatchGenerator::finish_prompts(Step& out) {
                             .total = s.prompt_end - s.prompt_begin,
                             .end_of_segment = true,
                             .end_of_prompt = true});
-      decoding_.push_back(std::move(prefilling_[i]));
+      const int64_t row = decoding + static_cast<int64_t>(j);
+      if (failures[j].empty()) {
+        decode_rows.push_back(row);
+        decoding_.push_back(std::move(prefilling_[i]));
+      } else {  // no first token: the sequence ends with its prompt processed
+        BatchTokenResponse r{.uid = s.uid, .token = -1, .finish_reason = "error"};
+        r.error = failures[j];
+        attach_cache(r, s, decode_cache_, row);
+        out.generation.push_back(std::move(r));
+      }
       ++j;
     } else {
       kept.push_back(std::move(prefilling_[i]));
     }
   }
   prefilling_ = std::move(kept);
+  if (decode_rows.size() < static_cast<size_t>(decoding) + last.size()) {
+    batch_layers::filter(decode_cache_, decode_rows);
+  }
 }
 
 // Where a prefilling sequence's next chunk must end: its next segment end, else just before its

@@ -28,6 +28,14 @@ void BatchGenerator::check_request(const BatchRequest& r) const {
     }
   };
   check_ids(r.prompt, "a batch request's prompt");
+  // Sampling would fail at the sequence's first token, after its whole prompt (greedy sampling
+  // uses no filter).
+  const SamplerOptions& sampling = r.sampler ? *r.sampler : options_.sampler;
+  if (sampling.temp != 0.0f && sampling.top_k >= vocab) {
+    throw InvalidInput("generate", "a batch request's top_k (" + std::to_string(sampling.top_k) +
+                                       ") must be less than the vocabulary size (" +
+                                       std::to_string(vocab) + ")");
+  }
   check_ids(r.cached_tokens, "a batch request's cached_tokens");
   for (size_t i = 0; i < r.segment_ends.size(); ++i) {
     const int64_t e = r.segment_ends[i];
@@ -71,10 +79,10 @@ void BatchGenerator::check_request(const BatchRequest& r) const {
 
 std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests) {
   for (const auto& r : requests) check_request(r);
-  std::vector<uint64_t> uids;
+  // Every sequence is made (its sampler checks its options) before any is queued.
+  std::vector<std::unique_ptr<Sequence>> made;
   for (auto& r : requests) {
     auto seq = std::make_unique<Sequence>();
-    seq->uid = next_uid_++;
     seq->tokens = r.cached_tokens;
     seq->prompt_begin = static_cast<int64_t>(seq->tokens.size());
     seq->tokens.insert(seq->tokens.end(), r.prompt.begin(), r.prompt.end());
@@ -90,6 +98,11 @@ std::vector<uint64_t> BatchGenerator::insert(std::vector<BatchRequest> requests)
     if (r.sampler) seq->sampler = std::make_unique<Sampler>(*r.sampler);
     seq->processors = r.logits_processors.value_or(options_.logits_processors);
     seq->matcher = StopSequenceMatcher(r.stop_tokens.value_or(options_.stop_tokens));
+    made.push_back(std::move(seq));
+  }
+  std::vector<uint64_t> uids;
+  for (auto& seq : made) {
+    seq->uid = next_uid_++;
     uids.push_back(seq->uid);
     queue_.push_back(std::move(seq));
   }

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 #if defined(__linux__)
@@ -82,6 +85,67 @@ TEST(ThreadPool, NestedCallsRunSerially) {
     }
   });
   EXPECT_EQ(total.load(), 80);
+}
+
+// Waits (up to 10 s) until `flag` is set; whether it was.
+bool WaitFor(const std::atomic<bool>& flag) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!flag.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  return flag.load();
+}
+
+// A range that throws on a worker thread: the exception reaches the caller (instead of ending the
+// process), after every other range has run, and the pool goes on working in parallel.
+TEST(ThreadPool, AThrowOnAWorkerReachesTheCaller) {
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> worker_in{false}, thrown{false};
+  std::atomic<int> ran{0};
+  auto job = [&](bool throw_on_worker) {
+    return [&, throw_on_worker](int64_t b, int64_t e) {
+      if (std::this_thread::get_id() != caller) {
+        worker_in = true;
+        // The worker's first range only: it may take more.
+        if (throw_on_worker && !thrown.exchange(true)) throw std::runtime_error("range failed");
+      } else {
+        WaitFor(worker_in);  // so that the worker takes a range of its own
+      }
+      ran.fetch_add(static_cast<int>(e - b));
+    };
+  };
+  try {
+    pool.parallel_for(4, 1, job(true));
+    FAIL() << "the worker's exception did not come through";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "range failed");
+  }
+  EXPECT_EQ(ran.load(), 3) << "every range but the failed one ran";
+  worker_in = false;
+  ran = 0;
+  pool.parallel_for(4, 1, job(false));
+  EXPECT_TRUE(worker_in.load()) << "the next loop ran on the caller alone";
+  EXPECT_EQ(ran.load(), 4);
+}
+
+// A range that throws on the calling thread: parallel_for waits for the ranges the workers
+// claimed before the exception leaves it (they may use the caller's data).
+TEST(ThreadPool, AThrowOnTheCallerWaitsForTheWorkers) {
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> worker_in{false}, worker_done{false};
+  EXPECT_THROW(pool.parallel_for(2, 1,
+                                 [&](int64_t, int64_t) {
+                                   if (std::this_thread::get_id() == caller) {
+                                     WaitFor(worker_in);
+                                     throw std::runtime_error("caller's range failed");
+                                   }
+                                   worker_in = true;
+                                   std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                                   worker_done = true;
+                                 }),
+               std::runtime_error);
+  EXPECT_TRUE(worker_in.load());
+  EXPECT_TRUE(worker_done.load()) << "parallel_for returned while a worker still ran its range";
 }
 
 TEST(ThreadPool, GlobalPoolResizes) {

@@ -108,5 +108,36 @@ TEST_F(BatchGenerateTest, PromptCachesHoldTheStartOfEachPrompt) {
                InvalidInput);
 }
 
+// A row whose logits processor throws ends early with the error, keeping the tokens it had; the
+// other rows are the goldens, with no error.
+TEST_F(BatchGenerateTest, ARowThatFailsKeepsItsTokensAndTheErrorTheOthersFinish) {
+  ASSERT_GE(goldens_.size(), 2u);
+  const size_t bad = 1;
+  ASSERT_GE(goldens_[bad].expected.size(), 3u);
+  const std::vector<int32_t> bad_prompt = prompts_[bad];
+  BatchGeneratorOptions o;
+  // Called with the row's tokens so far (prompt and generated): it throws for the bad row when
+  // choosing its fourth token.
+  o.logits_processors = {[&](std::span<const int32_t> tokens, std::span<float>) {
+    if (tokens.size() == bad_prompt.size() + 3 &&
+        std::equal(bad_prompt.begin(), bad_prompt.end(), tokens.begin())) {
+      throw InvalidInput("test", "no token fits");
+    }
+  }};
+  BatchGenerateResult r = batch_generate(*model_, *tokenizer_, prompts_, max_tokens_, {kEos}, o);
+  ASSERT_EQ(r.errors.size(), goldens_.size());
+  for (size_t i = 0; i < goldens_.size(); ++i) {
+    SCOPED_TRACE("prompt " + std::to_string(i));
+    if (i == bad) {
+      EXPECT_NE(r.errors[i].find("no token fits"), std::string::npos) << r.errors[i];
+      EXPECT_EQ(r.token_ids[i], std::vector<int32_t>(goldens_[i].expected.begin(),
+                                                     goldens_[i].expected.begin() + 3));
+    } else {
+      EXPECT_EQ(r.errors[i], "");
+      EXPECT_EQ(r.token_ids[i], goldens_[i].expected);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mlxlm
