@@ -210,6 +210,7 @@ int generate_main(const GenerateArgs& a) {
   }
   // Bad sampling values fail here, before the framing: the error is then all the run prints.
   [[maybe_unused]] const Sampler checked(opts.sampler);
+  check_sampler_vocabulary(opts.sampler, m.model->info().vocab_size);
   if (verbose) std::printf("==========\n");
   std::string text;
   GenerationResponse last;

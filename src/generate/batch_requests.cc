@@ -28,15 +28,7 @@ void BatchGenerator::check_request(const BatchRequest& r) const {
     }
   };
   check_ids(r.prompt, "a batch request's prompt");
-  // Sampling would fail at the sequence's first token, after its whole prompt (greedy sampling
-  // uses no filter).
-  const SamplerOptions& sampling = r.sampler ? *r.sampler : options_.sampler;
-  if (sampling.temp != 0.0f && sampling.top_k >= vocab) {
-    throw InvalidInput("generate", "a batch request's top_k (" + std::to_string(sampling.top_k) +
-                                       ") must be less than the vocabulary size (" +
-                                       std::to_string(vocab) + ")");
-  }
-  check_ids(r.cached_tokens, "a batch request's cached_tokens");
+  check_sampler_vocabulary(r.sampler ? *r.sampler : options_.sampler, vocab);
   for (size_t i = 0; i < r.segment_ends.size(); ++i) {
     const int64_t e = r.segment_ends[i];
     if (e <= 0 || e >= static_cast<int64_t>(r.prompt.size()) ||

@@ -43,6 +43,7 @@ void stream_generate(const Model& model, const Tokenizer& tokenizer,
     cache = &own_cache;
   }
   Sampler sampler(options.sampler);
+  check_sampler_vocabulary(options.sampler, model.info().vocab_size);
   auto processors = make_logits_processors(options.processors);
 
   // The draft cache must outlive the speculative generator, which rewinds it on destruction.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "base/error.h"
 #include "kernels/ops.h"
@@ -30,6 +31,14 @@ Sampler::Sampler(SamplerOptions options)
   }
   if (!(o.xtc_threshold >= 0.0f && o.xtc_threshold <= 0.5f)) {
     throw InvalidInput("sampling", "xtc_threshold must be in [0, 0.5]");
+  }
+}
+
+void check_sampler_vocabulary(const SamplerOptions& options, int64_t vocab) {
+  if (options.temp != 0.0f && options.top_k >= vocab) {
+    throw InvalidInput("sampling", "top_k must be less than the vocabulary size (" +
+                                       std::to_string(vocab) + "), got " +
+                                       std::to_string(options.top_k));
   }
 }
 

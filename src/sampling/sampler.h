@@ -41,4 +41,9 @@ class Sampler {
 
 int32_t argmax(std::span<const float> values);
 
+// Throws InvalidInput when `options` cannot sample from a vocabulary of `vocab` tokens (a top_k
+// it cannot hold): checked before a prompt is processed, instead of at the first draw after it.
+// Temperature 0 applies no filter, so any top_k passes there.
+void check_sampler_vocabulary(const SamplerOptions& options, int64_t vocab);
+
 }  // namespace mlxlm

@@ -105,6 +105,14 @@ TEST(GenerateCli, BadFlagValuesAreRejected) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("top_p must be in [0, 1]"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "") << "nothing but the error, no framing";
+  // The sample model's vocabulary holds 2048 tokens: a top_k it cannot hold fails before the
+  // prompt is processed too, not at the first draw after it.
+  auto k = run_mlxlm("generate --prompt hi --temp 1 --top-k 2048");
+  EXPECT_EQ(k.exit_code, 1);
+  EXPECT_NE(k.err.find("top_k must be less than the vocabulary size (2048), got 2048"),
+            std::string::npos)
+      << k.err;
+  EXPECT_EQ(k.out, "");
   auto d = run_mlxlm("generate --prompt hi --num-draft-tokens 0 --draft-model " +
                      testing::tinystories_dir());
   EXPECT_EQ(d.exit_code, 2);

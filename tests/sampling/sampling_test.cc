@@ -226,5 +226,15 @@ TEST(Sampler, RejectsBadOptions) {
   EXPECT_THROW(Sampler{o}, InvalidInput);
 }
 
+// A top_k must leave the vocabulary something to remove (apply_top_k refuses it otherwise); the
+// check says so before any prompt is processed. Greedy sampling applies no filter.
+TEST(Sampler, TopKMustBeSmallerThanTheVocabulary) {
+  EXPECT_NO_THROW(check_sampler_vocabulary({.temp = 1.0f, .top_k = 95}, 96));
+  EXPECT_THROW(check_sampler_vocabulary({.temp = 1.0f, .top_k = 96}, 96), InvalidInput);
+  EXPECT_NO_THROW(check_sampler_vocabulary({.temp = 0.0f, .top_k = 96}, 96));
+  std::vector<float> lp(96, -std::log(96.0f));
+  EXPECT_THROW(apply_top_k(lp, 96), InvalidInput) << "the filter the check stands in for";
+}
+
 }  // namespace
 }  // namespace mlxlm
