@@ -16,6 +16,7 @@
 #include "base/memory.h"
 #include "base/thread_pool.h"
 #include "base/timer.h"
+#include "cache/kv_cache.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "decode_floor.h"
@@ -123,6 +124,28 @@ Trial run_batch_trial(const Model& model, const std::vector<std::vector<int32_t>
   return {stats.prompt_tps, stats.generation_tps, total.seconds()};
 }
 
+// Refuses a run whose caches (keys and values of `sequences` x `tokens`, in the caches' steps of
+// KVCache::kStep tokens) would not fit in the memory available: the kernel's OOM killer would
+// otherwise end it midway, without a word.
+void check_caches_fit(const Model& model, const Model* draft, int64_t sequences, int64_t tokens) {
+  const uint64_t available = available_memory_bytes();
+  if (available == 0) return;
+  const int64_t steps = (tokens + KVCache::kStep - 1) / KVCache::kStep;
+  double per_token = static_cast<double>(model.info().kv_bytes_per_token);
+  if (draft != nullptr) per_token += static_cast<double>(draft->info().kv_bytes_per_token);
+  const double need =
+      static_cast<double>(sequences) * static_cast<double>(steps * KVCache::kStep) * per_token;
+  if (need > static_cast<double>(available)) {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "%lld sequence(s) of %lld tokens need about %.1f GB of KV cache, more than the "
+                  "%.1f GB of memory available: lower -b, -p or -g",
+                  static_cast<long long>(sequences), static_cast<long long>(tokens), need / 1e9,
+                  static_cast<double>(available) / 1e9);
+    throw InvalidInput("bench", text);
+  }
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -189,6 +212,8 @@ int run_bench(int argc, char** argv) {
       draft = load_model(draft_dir);
       check_draft_vocabulary(*model, *draft);
     }
+    check_caches_fit(*model, draft.get(), batch,
+                     int64_t{prompt_tokens} + gen_tokens + (draft ? num_draft : 0));
     std::printf("model=%s threads=%d simd=%s many_rows=%s load_time=%.3f s\n", model_dir.c_str(),
                 ThreadPool::global().num_threads(), kernels::active_simd_target().c_str(),
                 kernels::many_rows_path().c_str(), load_time);

@@ -5,8 +5,9 @@
 
 namespace mlxlm {
 namespace {
-uint64_t read_status_kb(const char* key) {
-  FILE* f = std::fopen("/proc/self/status", "r");
+// The value of `key` in a /proc file of "Key: value kB" lines, in bytes; 0 when absent.
+uint64_t read_proc_kb(const char* path, const char* key) {
+  FILE* f = std::fopen(path, "r");
   if (f == nullptr) return 0;
   char line[256];
   uint64_t kb = 0;
@@ -22,7 +23,8 @@ uint64_t read_status_kb(const char* key) {
 }
 }  // namespace
 
-uint64_t peak_memory_bytes() { return read_status_kb("VmHWM:"); }
-uint64_t current_memory_bytes() { return read_status_kb("VmRSS:"); }
+uint64_t peak_memory_bytes() { return read_proc_kb("/proc/self/status", "VmHWM:"); }
+uint64_t current_memory_bytes() { return read_proc_kb("/proc/self/status", "VmRSS:"); }
+uint64_t available_memory_bytes() { return read_proc_kb("/proc/meminfo", "MemAvailable:"); }
 
 }  // namespace mlxlm

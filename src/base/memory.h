@@ -8,5 +8,8 @@ namespace mlxlm {
 uint64_t peak_memory_bytes();
 // Current resident set size (VmRSS), in bytes.
 uint64_t current_memory_bytes();
+// Memory the system can give without swapping (MemAvailable of /proc/meminfo), in bytes; 0 when
+// unknown.
+uint64_t available_memory_bytes();
 
 }  // namespace mlxlm

@@ -95,6 +95,19 @@ TEST(BenchCli, BadCountsAreUsageErrors) {
   }
 }
 
+// A batch whose caches cannot fit in memory is refused before anything runs (the OOM killer
+// ended such a run midway, without a word): 10^8 sequences of the sample model's 2 layers need
+// terabytes.
+TEST(BenchCli, CachesThatCannotFitAreRefused) {
+  auto r =
+      run_mlxlm("bench --model " + testing::tinystories_dir() + " -b 100000000 -p 8 -g 8 -n 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("100000000 sequence(s) of 16 tokens need about"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("GB of memory available: lower -b, -p or -g"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("Timing"), std::string::npos) << r.out;
+}
+
 // More threads than cores run (the user asked for them) but are named as sharing cores.
 TEST(BenchCli, MoreThreadsThanCoresWarn) {
   const std::string threads = std::to_string(ThreadPool::available_cores() + 1);
