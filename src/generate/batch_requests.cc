@@ -28,6 +28,7 @@ void BatchGenerator::check_request(const BatchRequest& r) const {
     }
   };
   check_ids(r.prompt, "a batch request's prompt");
+  check_ids(r.cached_tokens, "a batch request's cached_tokens");
   check_sampler_vocabulary(r.sampler ? *r.sampler : options_.sampler, vocab);
   for (size_t i = 0; i < r.segment_ends.size(); ++i) {
     const int64_t e = r.segment_ends[i];

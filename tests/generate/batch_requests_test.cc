@@ -34,6 +34,8 @@ TEST_F(BatchGeneratorTest, InsertChecksEveryRequestBeforeQueuingAny) {
   expect_refused({{.prompt = prompts_[0]}, {.prompt = {1, 96, 3}}},
                  "prompt token 1 (id 96) is outside the vocabulary of 96");
   expect_refused({{.prompt = prompts_[0]}, {.prompt = {}}}, "empty prompt");
+  expect_refused({{.prompt = prompts_[1], .cached_tokens = {5, 96}}},
+                 "cached_tokens token 1 (id 96) is outside the vocabulary of 96");
   PromptCache short_cache = model_->make_cache();
   short_cache.pop_back();
   expect_refused({{.prompt = prompts_[1], .cache = &short_cache}},
