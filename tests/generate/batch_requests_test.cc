@@ -259,6 +259,30 @@ TEST_F(BatchGeneratorTest, AFailureAtTheFirstTokenReportsNoToken) {
   }
 }
 
+// When every sequence of a step fails at its first token, the decoding batch is left empty, and
+// the generator starts the next request from an empty batch as it would a new one.
+TEST_F(BatchGeneratorTest, ABatchWhoseFirstTokensAllFailTakesNewRequests) {
+  int calls[2] = {0, 0};
+  BatchGeneratorOptions o;
+  o.max_tokens = 5;
+  BatchGenerator gen(*model_, o);
+  auto uids = gen.insert(
+      {{.prompt = prompts_[0], .logits_processors = std::vector{failing_at(1, calls[0])}},
+       {.prompt = prompts_[2], .logits_processors = std::vector{failing_at(1, calls[1])}}});
+  auto got = testing::run_all(gen);
+  for (uint64_t uid : uids) {
+    ASSERT_EQ(got[uid].size(), 1u);
+    EXPECT_EQ(got[uid][0].token, -1);
+    EXPECT_EQ(got[uid][0].finish_reason, "error");
+  }
+  EXPECT_TRUE(gen.done());
+  auto later = gen.insert({{.prompt = prompts_[1]}});
+  auto after = testing::run_all(gen);
+  std::vector<int32_t> tokens;
+  for (const auto& r : after[later[0]]) tokens.push_back(r.token);
+  EXPECT_EQ(tokens, single(prompts_[1], 5).tokens);
+}
+
 // A top_k the vocabulary cannot hold would fail the sequence's first draw, after its prompt: it
 // is refused at insert, as is a request whose sampler options are bad, and neither queues the
 // good requests beside it. Greedy sampling applies no filter, so there it is harmless.
