@@ -90,20 +90,22 @@ std::vector<std::string> BatchGenerator::sample_pending(
   auto guarded = [&](size_t j, auto&& work) {
     if (!failed[j].empty()) return;
     try {
-      work(*rows[j].first, rows[j].second);
+      work(j);
     } catch (const std::exception& e) {
       failed[j] = *e.what() != '\0' ? e.what() : "an exception without a message";
     } catch (...) {
       failed[j] = "an exception that is not a std::exception";
     }
   };
-  auto draw = [&](Sequence& s, const float*) {
+  auto draw = [&](size_t j) {
+    Sequence& s = *rows[j].first;
     Sampler& sampler = s.sampler ? *s.sampler : *fallback_sampler_;
     s.pending = sampler.sample(s.pending_logprobs);
   };
   auto serial = [&](const Sequence& s) { return !s.sampler && shared_draws_here; };
-  auto normalize = [&](Sequence& s, const float* row) {
-    normalized_logprobs({row, vocab}, s.tokens, s.processors, s.pending_logprobs);
+  auto normalize = [&](size_t j) {
+    Sequence& s = *rows[j].first;
+    normalized_logprobs({rows[j].second, vocab}, s.tokens, s.processors, s.pending_logprobs);
   };
   // Everything but the logits processors (the caller's code, run here first) and the serial
   // draws runs on the thread pool: over a 128k-token vocabulary, one row after another, the

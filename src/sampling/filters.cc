@@ -50,12 +50,16 @@ void apply_min_p(std::span<float> lp, float min_p, int min_tokens_to_keep) {
   }
 }
 
+void check_top_k(int k, int64_t vocab) {
+  if (k > 0 && k >= vocab) {
+    throw InvalidInput("sampling", "top_k must be less than the vocabulary size (" +
+                                       std::to_string(vocab) + "), got " + std::to_string(k));
+  }
+}
+
 void apply_top_k(std::span<float> lp, int k) {
   if (k <= 0) return;
-  if (static_cast<size_t>(k) >= lp.size()) {
-    throw InvalidInput("sampling", "top_k must be less than the vocabulary size (" +
-                                       std::to_string(lp.size()) + "), got " + std::to_string(k));
-  }
+  check_top_k(k, static_cast<int64_t>(lp.size()));
   auto desc = order_by_logprob(lp, /*descending=*/true);
   for (size_t rank = static_cast<size_t>(k); rank < desc.size(); ++rank) lp[desc[rank]] = kNegInf;
 }

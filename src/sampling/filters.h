@@ -14,6 +14,8 @@ void apply_top_p(std::span<float> logprobs, float top_p);
 void apply_min_p(std::span<float> logprobs, float min_p, int min_tokens_to_keep);
 // Keeps the k most likely tokens.
 void apply_top_k(std::span<float> logprobs, int k);
+// Throws InvalidInput unless top-k with k > 0 has something to remove from `vocab` tokens.
+void check_top_k(int k, int64_t vocab);
 // Exclude Top Choices: removes every token more likely than the least likely token above
 // `threshold`, except `special_tokens`. The caller decides (with probability p) whether to apply.
 void apply_xtc(std::span<float> logprobs, float threshold, std::span<const int32_t> special_tokens);

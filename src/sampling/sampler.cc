@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <string>
 
 #include "base/error.h"
 #include "kernels/ops.h"
@@ -35,11 +34,7 @@ Sampler::Sampler(SamplerOptions options)
 }
 
 void check_sampler_vocabulary(const SamplerOptions& options, int64_t vocab) {
-  if (options.temp != 0.0f && options.top_k >= vocab) {
-    throw InvalidInput("sampling", "top_k must be less than the vocabulary size (" +
-                                       std::to_string(vocab) + "), got " +
-                                       std::to_string(options.top_k));
-  }
+  if (options.temp != 0.0f) check_top_k(options.top_k, vocab);
 }
 
 int32_t Sampler::sample(std::span<const float> logprobs) {
