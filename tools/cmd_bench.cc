@@ -119,7 +119,12 @@ Trial run_batch_trial(const Model& model, const std::vector<std::vector<int32_t>
   std::vector<BatchRequest> requests;
   for (const auto& p : prompts) requests.push_back({.prompt = p});
   generator.insert(std::move(requests));
-  while (!generator.done()) generator.next();
+  while (!generator.done()) {
+    // A failed sequence would leave the others timed as if the batch were smaller.
+    for (const auto& r : generator.next().generation) {
+      if (r.finish_reason == "error") throw Error("bench", "a sequence failed: " + r.error);
+    }
+  }
   const BatchStats stats = generator.stats();
   return {stats.prompt_tps, stats.generation_tps, total.seconds()};
 }

@@ -67,15 +67,18 @@ struct SequenceCache {
 
 struct BatchTokenResponse {
   uint64_t uid = 0;
-  int32_t token = 0;  // -1 (and no logprobs) when the sequence failed before its first token
+  int32_t token = 0;  // -1 (and no logprobs) when the sequence failed without a new token
   std::vector<float> logprobs;
-  // "", "stop" (a stop sequence matched), "length", or "error": the sequence's own logits
-  // processors or sampler threw while choosing its next token, and it ended there (the other
-  // sequences go on). `error` then holds the exception's message.
+  // "", "stop" (a stop sequence matched), "length", or "error", with the exception's message in
+  // `error`. A sequence ends with "error" alone when its own logits processors or sampler throw
+  // while choosing its next token; every sequence of a batch does when that batch's forward pass
+  // fails (the decoding batch, or the prompts being processed: the model threw, e.g. out of
+  // memory). The generator goes on with the rest.
   std::string finish_reason;
   std::string error;
   // Only when finished (and the options' return_prompt_caches): the sequence's cache (holding
-  // every reported token, the last included) and the tokens it contains.
+  // every reported token, the last included) and the tokens it contains. None when its batch's
+  // forward pass failed, as the batch's caches were then fed only partway.
   PromptCache prompt_cache;
   std::vector<int32_t> all_tokens;
 };
@@ -117,10 +120,10 @@ class BatchGenerator {
     std::vector<BatchPromptResponse> prompt;
     std::vector<BatchTokenResponse> generation;
   };
-  // One round: a decode step for the decoding batch, then some prefill work. A sequence whose
-  // own logits processors or sampler throw ends alone, with finish_reason "error". When the
-  // step itself throws (the model failed mid-step), the generator is spent: every later call
-  // throws too, as the batch's state is no longer consistent.
+  // One round: a decode step for the decoding batch, then some prefill work. Failures end
+  // sequences with finish_reason "error" (see BatchTokenResponse) instead of throwing. Only if
+  // ending them throws too (memory exhausted even for that) does next() throw, and the
+  // generator is then spent: every later call throws as well.
   Step next();
   // Rounds until some tokens are reported (empty when nothing is left to do).
   std::vector<BatchTokenResponse> next_generated();
@@ -146,6 +149,10 @@ class BatchGenerator {
   // options ask for them.
   void attach_cache(BatchTokenResponse& r, const Sequence& s, const PromptCache& batch,
                     int64_t row) const;
+  // Ends every sequence of a batch whose step threw (`why`), and empties the batch: a sequence
+  // already reported this step without finishing ends with that token, the others with none.
+  void fail_batch(Step& out, std::vector<std::unique_ptr<Sequence>>& batch, PromptCache& cache,
+                  const std::string& why);
 
   const Model& model_;
   BatchGeneratorOptions options_;
@@ -156,6 +163,9 @@ class BatchGenerator {
   PromptCache prefill_cache_;
   std::vector<std::unique_ptr<Sequence>> decoding_;  // row i of decode_cache_
   PromptCache decode_cache_;
+  // Set while finish_prompts moves finished prompts into decode_cache_: a throw then leaves the
+  // decoding batch fed partway too.
+  bool decode_batch_in_flux_ = false;
   BatchStats stats_;
   std::string failure_;  // what made a step throw; non-empty: the generator is spent
 };
@@ -167,8 +177,9 @@ struct BatchGenerateResult {
   // With options.return_prompt_caches: each sequence's cache, holding its prompt and every
   // generated token, the stop token included.
   std::vector<PromptCache> caches;
-  // Per prompt: why its sequence ended early (a logits processor or the sampler threw; its
-  // tokens are those before), or "" when it did not.
+  // Per prompt: why its sequence ended early (a logits processor, the sampler or its batch's
+  // forward pass threw; its tokens are those before, and it has no cache when the forward pass
+  // did), or "" when it did not.
   std::vector<std::string> errors;
   BatchStats stats;
 };

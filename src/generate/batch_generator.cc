@@ -55,6 +55,17 @@ PromptCache merge_layers(const std::vector<PromptCache*>& caches) {
   return merged;
 }
 
+// What the exception being handled says, for a response's `error`.
+std::string current_exception_message() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return *e.what() != '\0' ? e.what() : "an exception without a message";
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+
 // Appends the rows of `more` to `batch` (which may be empty).
 void extend_layers(PromptCache& batch, PromptCache&& more) {
   if (batch.empty()) {
@@ -91,10 +102,8 @@ std::vector<std::string> BatchGenerator::sample_pending(
     if (!failed[j].empty()) return;
     try {
       work(j);
-    } catch (const std::exception& e) {
-      failed[j] = *e.what() != '\0' ? e.what() : "an exception without a message";
     } catch (...) {
-      failed[j] = "an exception that is not a std::exception";
+      failed[j] = current_exception_message();
     }
   };
   auto draw = [&](size_t j) {
@@ -132,6 +141,25 @@ void BatchGenerator::attach_cache(BatchTokenResponse& r, const Sequence& s,
   if (!options_.return_prompt_caches) return;
   r.prompt_cache = batch_layers::extract_row(batch, row);
   r.all_tokens = s.tokens;
+}
+
+void BatchGenerator::fail_batch(Step& out, std::vector<std::unique_ptr<Sequence>>& batch,
+                                PromptCache& cache, const std::string& why) {
+  const size_t reported = out.generation.size();  // this step's responses so far
+  for (const auto& s : batch) {
+    if (!s) continue;  // moved to the other batch before the throw, which fails it too
+    auto r = std::find_if(out.generation.begin(), out.generation.begin() + reported,
+                          [&](const BatchTokenResponse& x) { return x.uid == s->uid; });
+    if (r == out.generation.begin() + reported) {
+      out.generation.push_back({.uid = s->uid, .token = -1, .finish_reason = "error"});
+      out.generation.back().error = why;
+    } else if (r->finish_reason.empty()) {  // its token is reported; it ends after it
+      r->finish_reason = "error";
+      r->error = why;
+    }
+  }
+  batch.clear();
+  cache.clear();
 }
 
 void BatchGenerator::decode_step(Step& out) {
@@ -203,11 +231,11 @@ void BatchGenerator::admit_queued() {
   if (admitted.empty()) return;
   std::vector<PromptCache*> caches;
   for (auto& s : admitted) caches.push_back(&s->cache);
+  // Listed before their rows join the cache, so that a throw on the way fails them with the
+  // rest of the prefill batch instead of losing them.
+  for (auto& s : admitted) prefilling_.push_back(std::move(s));
   extend_layers(prefill_cache_, merge_layers(caches));
-  for (auto& s : admitted) {
-    s->cache.clear();
-    prefilling_.push_back(std::move(s));
-  }
+  for (auto* c : caches) c->clear();
 }
 
 void BatchGenerator::finish_prompts(Step& out) {
@@ -235,6 +263,7 @@ void BatchGenerator::finish_prompts(Step& out) {
   stats_.prompt_tokens += batch;
   const int64_t vocab = model_.info().vocab_size;
   const auto decoding = static_cast<int64_t>(decoding_.size());  // row decoding + j: last[j]
+  decode_batch_in_flux_ = true;
   extend_layers(decode_cache_, std::move(finishing));
   std::vector<std::pair<Sequence*, const float*>> finished;
   for (size_t j = 0; j < last.size(); ++j) {
@@ -273,6 +302,7 @@ void BatchGenerator::finish_prompts(Step& out) {
   if (decode_rows.size() < static_cast<size_t>(decoding) + last.size()) {
     batch_layers::filter(decode_cache_, decode_rows);
   }
+  decode_batch_in_flux_ = false;
 }
 
 // Where a prefilling sequence's next chunk must end: its next segment end, else just before its
@@ -335,15 +365,29 @@ BatchGenerator::Step BatchGenerator::next() {
                        "the batch generator cannot go on after a failed step (" + failure_ + ")");
   }
   Step out;
+  // A throw mid-step (the model, or copying caches) leaves that batch's caches fed partway and
+  // its sequences not advanced: stepping it again would feed stale tokens and go on silently
+  // wrong, so the batch ends. The queue and the other batch are untouched and go on.
   try {
-    if (!decoding_.empty()) decode_step(out);
+    if (!decoding_.empty()) {
+      try {
+        decode_step(out);
+      } catch (...) {
+        fail_batch(out, decoding_, decode_cache_, current_exception_message());
+      }
+    }
     if (static_cast<int>(decoding_.size()) < options_.completion_batch_size &&
         (!queue_.empty() || !prefilling_.empty())) {
-      prefill_step(out);
+      try {
+        prefill_step(out);
+      } catch (...) {
+        const std::string why = current_exception_message();
+        fail_batch(out, prefilling_, prefill_cache_, why);
+        if (decode_batch_in_flux_) fail_batch(out, decoding_, decode_cache_, why);
+        decode_batch_in_flux_ = false;
+      }
     }
   } catch (const std::exception& e) {
-    // A throw mid-step (a logits processor, the sampler, the model) leaves caches fed and
-    // sequences not yet advanced: another step would feed stale tokens and go on silently wrong.
     failure_ = e.what();
     throw;
   }

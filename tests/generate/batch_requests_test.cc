@@ -1,10 +1,8 @@
 // The batch generator's requests: checks at insert, segment pauses, cache extraction and
-// removal with caches, and failures (of one sequence, of a step), against single-sequence
-// generation.
+// removal with caches, against single-sequence generation. Failures: batch_failures_test.cc.
 #include <gtest/gtest.h>
 
 #include <map>
-#include <stdexcept>
 
 #include "base/error.h"
 #include "batch_fixture.h"
@@ -179,110 +177,6 @@ TEST_F(BatchGeneratorTest, RotatingCachesExtractAtPausesLikeSingleSequenceChunks
   EXPECT_EQ(checked, 3) << "pauses at 3, 6 and 8";
 }
 
-// A logits processor that throws on its `fail_at`-th call (1-based).
-LogitsProcessor failing_at(int fail_at, int& calls) {
-  return [fail_at, &calls](std::span<const int32_t>, std::span<float>) {
-    if (++calls == fail_at) throw std::runtime_error("processor failed");
-  };
-}
-
-// A sequence whose own logits processor throws ends alone, with finish_reason "error" on the
-// token just fed (its cache holds it); the others run to the end as if it had never been there,
-// and the generator takes new sequences afterwards.
-TEST_F(BatchGeneratorTest, AFailingProcessorEndsOnlyItsSequence) {
-  int calls = 0;
-  BatchGeneratorOptions o;
-  o.max_tokens = 8;
-  BatchGenerator gen(*model_, o);
-  // Calls: the first token, then one per decoding step: the third fails after two tokens.
-  auto uids =
-      gen.insert({{.prompt = prompts_[0], .logits_processors = std::vector{failing_at(3, calls)}},
-                  {.prompt = prompts_[1]},
-                  {.prompt = prompts_[2]}});
-  auto got = testing::run_all(gen);
-  const std::vector<BatchTokenResponse>& failed = got[uids[0]];
-  ASSERT_EQ(failed.size(), 2u);
-  EXPECT_EQ(failed[0].finish_reason, "");
-  EXPECT_EQ(failed[1].finish_reason, "error");
-  EXPECT_EQ(failed[1].error, "processor failed");
-  const Single want0 = single(prompts_[0], 2);
-  EXPECT_EQ((std::vector<int32_t>{failed[0].token, failed[1].token}), want0.tokens);
-  std::vector<int32_t> held = prompts_[0];
-  held.insert(held.end(), want0.tokens.begin(), want0.tokens.end());
-  EXPECT_EQ(failed[1].all_tokens, held);
-  ASSERT_FALSE(failed[1].prompt_cache.empty());
-  EXPECT_EQ(failed[1].prompt_cache[0]->offset(), static_cast<int64_t>(held.size()));
-  for (int p : {1, 2}) {
-    const Single want = single(prompts_[p], 8);
-    const std::vector<BatchTokenResponse>& rs = got[uids[p]];
-    ASSERT_EQ(rs.size(), 8u) << "prompt " << p;
-    for (size_t t = 0; t < rs.size(); ++t) {
-      EXPECT_EQ(rs[t].token, want.tokens[t]) << "prompt " << p << " token " << t;
-      expect_close(rs[t].logprobs, want.logprobs[t], 1e-4f);
-    }
-    EXPECT_EQ(rs.back().finish_reason, "length");
-  }
-  auto later = gen.insert({{.prompt = prompts_[3]}});
-  std::vector<int32_t> tokens;
-  auto after = testing::run_all(gen);
-  for (const auto& r : after[later[0]]) tokens.push_back(r.token);
-  EXPECT_EQ(tokens, single(prompts_[3], 8).tokens);
-}
-
-// A processor that throws at a sequence's first token: the sequence reports one response without
-// a token (-1, no logprobs), its cache holding the prompt, while the sequences that finished
-// their prompts in the same step decode on.
-TEST_F(BatchGeneratorTest, AFailureAtTheFirstTokenReportsNoToken) {
-  int calls = 0;
-  BatchGeneratorOptions o;
-  o.max_tokens = 5;
-  BatchGenerator gen(*model_, o);
-  auto uids =
-      gen.insert({{.prompt = prompts_[1]},
-                  {.prompt = prompts_[3], .logits_processors = std::vector{failing_at(1, calls)}},
-                  {.prompt = prompts_[0]}});
-  auto got = testing::run_all(gen);
-  ASSERT_EQ(got[uids[1]].size(), 1u);
-  const BatchTokenResponse& r = got[uids[1]][0];
-  EXPECT_EQ(r.token, -1);
-  EXPECT_TRUE(r.logprobs.empty());
-  EXPECT_EQ(r.finish_reason, "error");
-  EXPECT_EQ(r.error, "processor failed");
-  EXPECT_EQ(r.all_tokens, prompts_[3]);
-  ASSERT_FALSE(r.prompt_cache.empty());
-  EXPECT_EQ(r.prompt_cache[0]->offset(), static_cast<int64_t>(prompts_[3].size()));
-  for (int i : {0, 2}) {
-    const std::vector<int32_t>& prompt = prompts_[i == 0 ? 1 : 0];
-    std::vector<int32_t> tokens;
-    for (const auto& t : got[uids[i]]) tokens.push_back(t.token);
-    EXPECT_EQ(tokens, single(prompt, 5).tokens) << "request " << i;
-  }
-}
-
-// When every sequence of a step fails at its first token, the decoding batch is left empty, and
-// the generator starts the next request from an empty batch as it would a new one.
-TEST_F(BatchGeneratorTest, ABatchWhoseFirstTokensAllFailTakesNewRequests) {
-  int calls[2] = {0, 0};
-  BatchGeneratorOptions o;
-  o.max_tokens = 5;
-  BatchGenerator gen(*model_, o);
-  auto uids = gen.insert(
-      {{.prompt = prompts_[0], .logits_processors = std::vector{failing_at(1, calls[0])}},
-       {.prompt = prompts_[2], .logits_processors = std::vector{failing_at(1, calls[1])}}});
-  auto got = testing::run_all(gen);
-  for (uint64_t uid : uids) {
-    ASSERT_EQ(got[uid].size(), 1u);
-    EXPECT_EQ(got[uid][0].token, -1);
-    EXPECT_EQ(got[uid][0].finish_reason, "error");
-  }
-  EXPECT_TRUE(gen.done());
-  auto later = gen.insert({{.prompt = prompts_[1]}});
-  auto after = testing::run_all(gen);
-  std::vector<int32_t> tokens;
-  for (const auto& r : after[later[0]]) tokens.push_back(r.token);
-  EXPECT_EQ(tokens, single(prompts_[1], 5).tokens);
-}
-
 // A top_k the vocabulary cannot hold would fail the sequence's first draw, after its prompt: it
 // is refused at insert, as is a request whose sampler options are bad, and neither queues the
 // good requests beside it. Greedy sampling applies no filter, so there it is harmless.
@@ -304,49 +198,6 @@ TEST_F(BatchGeneratorTest, SamplerOptionsAreCheckedAtInsert) {
   EXPECT_TRUE(gen.done());
   EXPECT_EQ(gen.insert({{.prompt = prompts_[0], .sampler = SamplerOptions{.top_k = 96}}}),
             std::vector<uint64_t>{0});
-}
-
-// The model, wrapped so that one forward pass throws.
-class FailingModel : public Model {
- public:
-  FailingModel(const Model& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
-  const ModelInfo& info() const override { return inner_.info(); }
-  Tensor forward(std::span<const int32_t> tokens, int64_t batch, PromptCache& cache,
-                 bool last_only) const override {
-    if (++calls_ == fail_at_) throw std::runtime_error("forward failed");
-    return inner_.forward(tokens, batch, cache, last_only);
-  }
-  PromptCache make_cache() const override { return inner_.make_cache(); }
-  std::vector<kernels::WeightRef> step_weights() const override { return inner_.step_weights(); }
-
- private:
-  const Model& inner_;
-  int fail_at_;
-  mutable int calls_ = 0;
-};
-
-// A step whose forward pass throws spends the generator: later steps throw too, instead of
-// feeding the stale tokens the failed step left behind.
-TEST_F(BatchGeneratorTest, AFailedForwardPassSpendsTheGenerator) {
-  FailingModel failing(*model_, 3);
-  BatchGeneratorOptions o;
-  o.max_tokens = 8;
-  BatchGenerator gen(failing, o);
-  gen.insert({{.prompt = prompts_[0]}, {.prompt = prompts_[1]}});
-  try {
-    while (!gen.done()) gen.next();
-    FAIL() << "the model's exception did not come through";
-  } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "forward failed");
-  }
-  try {
-    gen.next();
-    FAIL() << "a spent generator stepped again";
-  } catch (const InvalidInput& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot go on after a failed step (forward failed)"),
-              std::string::npos)
-        << e.what();
-  }
 }
 
 // Segment ends outside the prompt, or out of order, are refused at insert.
