@@ -37,8 +37,9 @@ inline void cpu_relax() {
 
 ThreadPool::ThreadPool(int num_threads) {
   int workers = std::max(1, num_threads) - 1;
+  shares_ = std::make_unique<Share[]>(workers + 1);
   workers_.reserve(workers);
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -50,14 +51,57 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunks(uint32_t job) {
+void ThreadPool::run_grains(int64_t first, int64_t count) {
+  try {
+    (*job_)(first * job_grain_, std::min(job_n_, (first + count) * job_grain_));
+  } catch (...) {
+    // Left to escape, it would end the process on a worker, or leave the caller while the
+    // workers still run its job.
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!job_error_) job_error_ = std::current_exception();
+  }
+  done_grains_.fetch_add(count, std::memory_order_release);
+}
+
+bool ThreadPool::claim_stream_grain(uint32_t job, int slot, int64_t& grain) {
+  auto next = [](uint64_t v) { return static_cast<int64_t>((v >> 16) & 0xFFFF); };
+  auto end = [](uint64_t v) { return static_cast<int64_t>(v & 0xFFFF); };
+  std::atomic<uint64_t>& own = shares_[slot].word;
+  for (uint64_t v = own.load(std::memory_order_acquire);
+       static_cast<uint32_t>(v >> 32) == job && next(v) < end(v);) {
+    if (own.compare_exchange_weak(v, v + (uint64_t{1} << 16), std::memory_order_acq_rel)) {
+      grain = next(v);
+      return true;
+    }
+  }
+  while (true) {
+    int victim = -1;
+    int64_t most = 0;
+    uint64_t seen = 0;
+    for (int t = 0; t < num_threads(); ++t) {
+      const uint64_t v = shares_[t].word.load(std::memory_order_acquire);
+      if (static_cast<uint32_t>(v >> 32) == job && end(v) - next(v) > most) {
+        victim = t;
+        most = end(v) - next(v);
+        seen = v;
+      }
+    }
+    if (victim < 0) return false;
+    if (shares_[victim].word.compare_exchange_strong(seen, seen - 1, std::memory_order_acq_rel)) {
+      grain = end(seen) - 1;
+      return true;
+    }
+  }
+}
+
+void ThreadPool::run_chunks(uint32_t job, int slot) {
   const int64_t threads = num_threads();
   uint64_t s = state_.load(std::memory_order_acquire);
   while (true) {
     if (static_cast<uint32_t>(s >> 32) != job) return;
     const int64_t grains = static_cast<int64_t>((s >> 16) & 0xFFFF);
     const int64_t next = static_cast<int64_t>(s & 0xFFFF);
-    if (next >= grains) return;
+    if (next >= grains) break;
     // Guided: a thread's share of what is left, so that the ranges halve towards the end (on 2
     // threads) and the last one to finish leaves the others little to wait for. Batched
     // decoding of Llama-1B 4-bit, 2 threads, back to back: batch 8 +8 % and batch 16 +5 %
@@ -72,20 +116,14 @@ void ThreadPool::run_chunks(uint32_t job) {
                                       std::memory_order_acq_rel)) {
       continue;
     }
-    try {
-      (*job_)(next * job_grain_, std::min(job_n_, (next + take) * job_grain_));
-    } catch (...) {
-      // Left to escape, it would end the process on a worker, or leave the caller while the
-      // workers still run its job.
-      std::lock_guard<std::mutex> lock(error_mutex_);
-      if (!job_error_) job_error_ = std::current_exception();
-    }
-    done_grains_.fetch_add(take, std::memory_order_release);
+    run_grains(next, take);
     s = state_.load(std::memory_order_acquire);
   }
+  // A streams job publishes its grains as all claimed, and hands them out through its shares.
+  for (int64_t grain = 0; claim_stream_grain(job, slot, grain);) run_grains(grain, 1);
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int slot) {
   t_inside_pool = true;
   uint32_t seen = 0;
   auto current = [&] {
@@ -107,12 +145,22 @@ void ThreadPool::worker_loop() {
     }
     if (stop_.load()) return;
     seen = current();
-    run_chunks(seen);
+    run_chunks(seen, slot);
   }
 }
 
 void ThreadPool::parallel_for(int64_t n, int64_t grain,
                               const std::function<void(int64_t, int64_t)>& fn) {
+  run(n, grain, fn, /*streams=*/false);
+}
+
+void ThreadPool::parallel_for_streams(int64_t n, int64_t grain,
+                                      const std::function<void(int64_t, int64_t)>& fn) {
+  run(n, grain, fn, /*streams=*/true);
+}
+
+void ThreadPool::run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                     bool streams) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
   int threads = num_threads();
@@ -130,15 +178,22 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   job_grain_ = grain;
   done_grains_.store(0, std::memory_order_relaxed);
   const uint32_t job = ++job_number_;
+  if (streams) {
+    for (int t = 0; t < threads; ++t) {
+      const auto first = static_cast<uint64_t>(grains * t / threads);
+      const auto end = static_cast<uint64_t>(grains * (t + 1) / threads);
+      shares_[t].word.store((uint64_t{job} << 32) | (first << 16) | end, std::memory_order_release);
+    }
+  }
   {
     // Publishing under the lock orders it against a worker that is about to block.
     std::lock_guard<std::mutex> lock(sleep_mutex_);
-    state_.store((uint64_t{job} << 32) | (static_cast<uint64_t>(grains) << 16),
-                 std::memory_order_release);
+    const auto g = static_cast<uint64_t>(grains);
+    state_.store((uint64_t{job} << 32) | (g << 16) | (streams ? g : 0), std::memory_order_release);
   }
   wake_cv_.notify_all();
   t_inside_pool = true;
-  run_chunks(job);
+  run_chunks(job, 0);
   t_inside_pool = false;
   // Only ranges that some thread claimed are outstanding; their owners are running them.
   for (int polls = 0; done_grains_.load(std::memory_order_acquire) != grains; ++polls) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,6 +30,14 @@ class ThreadPool {
   // run, and the first exception is rethrown here once every range is done.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
+  // parallel_for for loops whose work streams from memory (decoding's weight rows): each thread
+  // owns a contiguous share and runs it front to back, one grain at a time, so that its reads
+  // stay one sequential stream the hardware prefetchers follow; a thread done with its own share
+  // takes grains from the back of another's, so that a slower core (a shared VM's) leaves the
+  // others waiting for at most a grain, not for the rest of its share.
+  void parallel_for_streams(int64_t n, int64_t grain,
+                            const std::function<void(int64_t, int64_t)>& fn);
+
   // The process-wide pool; sized by set_num_threads() or, by default, available_cores().
   static ThreadPool& global();
   static void set_num_threads(int n);
@@ -38,8 +47,13 @@ class ThreadPool {
   static int available_cores();
 
  private:
-  void worker_loop();
-  void run_chunks(uint32_t job);
+  void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn, bool streams);
+  void worker_loop(int slot);
+  void run_chunks(uint32_t job, int slot);
+  // Claims a grain of a streams job for thread `slot`: the front of its own share, else the
+  // back of the largest share left. False when none is left.
+  bool claim_stream_grain(uint32_t job, int slot, int64_t& grain);
+  void run_grains(int64_t first, int64_t count);
 
   std::vector<std::thread> workers_;
   // Job description, written by the caller before it publishes the job in `state_` (release)
@@ -51,6 +65,13 @@ class ThreadPool {
   // on the whole word, so a thread still looking at an old job can never claim (or touch) a
   // new one, and the caller never waits for workers that did not take part.
   std::atomic<uint64_t> state_{0};
+  // A streams job's shares, one per thread (the caller's first): [job number : 32][next grain
+  // : 16][end : 16], stamped like `state_`, whose own grains are then all claimed from the
+  // start.
+  struct alignas(64) Share {  // a line each: a thread's claims do not evict the others'
+    std::atomic<uint64_t> word{0};
+  };
+  std::unique_ptr<Share[]> shares_;
   std::atomic<int64_t> done_grains_{0};
   // The first exception a range of the current job threw (set under error_mutex_ before that
   // range counts as done, so the caller sees it once every grain is done).

@@ -21,19 +21,26 @@ int64_t row_grain(int64_t m, int64_t cols) {
   return std::max<int64_t>(4, (int64_t{1} << 17) / std::max<int64_t>(1, m * cols));
 }
 
-// Pairs of rows per task. Decoding one sequence (fewer than 4 activation rows) streams the
-// weight from DRAM, and every task starts a cold stream: the hardware prefetchers retrain, and
-// the kernels' prefetch ahead runs past the task's end into rows another thread may take. So it
-// splits the rows evenly, one task per thread. SmolLM2-135M 4-/8-bit decoding, 2 threads, back
-// to back: +9-12 % against 8 tasks per product (1B: level).
-// Batched decoding keeps the pool's guided hand-out, in whole tiles of 16 rows (LaneRows): its
-// kernel is busier per byte, and the even split measured 5 % slower at batch 8.
+// Decoding one sequence (fewer than 4 activation rows) streams the weights from DRAM, and a
+// task handed out anywhere starts a cold stream: the hardware prefetchers retrain, and the
+// kernels' prefetch ahead runs past the task's end into rows another thread may take (8 guided
+// tasks per product were 9-12 % slower than one per thread for SmolLM2-135M). So it takes the
+// pool's streams loop: each thread runs its own share front to back in kStreamGrains grains,
+// and one done early takes grains from the back of the other's (one task per thread left the
+// caller waiting for the worker 10-13 % of the loops' time on the shared VM, 1B and 135M 4-bit).
+bool streams(int64_t m) { return m < 4; }
+constexpr int64_t kStreamGrains = 8;
+
+// Pairs of rows per task. Batched decoding takes the pool's guided hand-out, in whole tiles of
+// 16 rows (LaneRows): its kernel is busier per byte, and an even split measured 5 % slower at
+// batch 8.
 int64_t pair_grain(int64_t m, int64_t cols, int64_t pairs) {
   constexpr int64_t kLaneTilePairs = 8;
-  const int64_t grain = row_grain(m, cols) / 2;
-  if (m >= 4) return std::max(grain, kLaneTilePairs);
+  if (!streams(m)) return std::max(row_grain(m, cols) / 2, kLaneTilePairs);
+  // A streams grain costs a call on the thread that runs its share, not a hand-off.
   const int64_t threads = ThreadPool::global().num_threads();
-  return std::max(grain, (pairs + threads - 1) / threads);
+  const int64_t share = (pairs + threads - 1) / threads;
+  return std::max<int64_t>(8, (share + kStreamGrains - 1) / kStreamGrains);
 }
 
 // The tile paths (amx.h) for all of `outputs`: one packing of x, then panels of rows from every
@@ -125,7 +132,7 @@ void matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outpu
   const int64_t grain = !quantized && m >= simd::kFloatPanelMinRows
                             ? (pairs + threads - 1) / threads
                             : pair_grain(m, first.cols, pairs);
-  ThreadPool::global().parallel_for(pairs, grain, [&](int64_t pair0, int64_t pair1) {
+  auto rows = [&](int64_t pair0, int64_t pair1) {
     const int64_t begin = 2 * pair0, end = std::min(total, 2 * pair1);
     for (size_t i = 0; i < outputs.size(); ++i) {
       const int64_t lo = std::max(begin, starts[i]), hi = std::min(end, starts[i + 1]);
@@ -137,7 +144,12 @@ void matmul_group(const float* x, int64_t m, std::span<const MatmulOutput> outpu
         simd::matmul_float_rows(x, m, *o.w, o.bias, o.y, lo - starts[i], hi - starts[i]);
       }
     }
-  });
+  };
+  if (streams(m)) {
+    ThreadPool::global().parallel_for_streams(pairs, grain, rows);
+  } else {
+    ThreadPool::global().parallel_for(pairs, grain, rows);
+  }
 }
 
 }  // namespace mlxlm::kernels

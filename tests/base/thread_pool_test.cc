@@ -148,6 +148,65 @@ TEST(ThreadPool, AThrowOnTheCallerWaitsForTheWorkers) {
   EXPECT_TRUE(worker_done.load()) << "parallel_for returned while a worker still ran its range";
 }
 
+TEST(ThreadPool, StreamsCoverEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int rep = 0; rep < 2000; ++rep) {
+      const int64_t n = 1 + rep % 97, grain = 1 + rep % 5;
+      std::vector<std::atomic<int>> hits(n);
+      pool.parallel_for_streams(n, grain, [&](int64_t b, int64_t e) {
+        ExpectWholeGrains(n, grain, b, e);
+        for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "rep " << rep << " i " << i;
+    }
+  }
+}
+
+// Each thread runs its own half front to back; held up in its first grain, the caller's half is
+// taken from its back by the worker (which would otherwise wait for it), and the caller then
+// goes on from its front with what is left.
+TEST(ThreadPool, StreamsTakeASlowThreadsShareFromItsBack) {
+  ThreadPool pool(2);
+  const auto caller = std::this_thread::get_id();
+  std::vector<int64_t> by_caller, by_worker;  // each written by its own thread only
+  std::atomic<bool> stolen{false};
+  pool.parallel_for_streams(16, 1, [&](int64_t b, int64_t e) {
+    ASSERT_EQ(e, b + 1);
+    if (std::this_thread::get_id() == caller) {
+      if (by_caller.empty()) WaitFor(stolen);
+      by_caller.push_back(b);
+    } else {
+      by_worker.push_back(b);
+      if (b < 8) stolen = true;
+    }
+  });
+  ASSERT_TRUE(stolen.load()) << "the worker never took a grain of the caller's half";
+  ASSERT_GE(by_worker.size(), 9u);
+  for (size_t i = 0; i < 8; ++i) EXPECT_EQ(by_worker[i], static_cast<int64_t>(8 + i));
+  for (size_t i = 8; i < by_worker.size(); ++i) {
+    EXPECT_EQ(by_worker[i], static_cast<int64_t>(15 - i)) << "stolen from the back, in order";
+  }
+  for (size_t i = 0; i < by_caller.size(); ++i) EXPECT_EQ(by_caller[i], static_cast<int64_t>(i));
+  EXPECT_EQ(by_caller.size() + by_worker.size(), 16u);
+}
+
+// A range that throws in a streams loop reaches the caller too, after every other range ran.
+TEST(ThreadPool, AThrowInAStreamsLoopReachesTheCaller) {
+  ThreadPool pool(2);
+  std::atomic<int> ran{0};
+  try {
+    pool.parallel_for_streams(16, 1, [&](int64_t b, int64_t e) {
+      if (b == 12) throw std::runtime_error("range failed");
+      ran.fetch_add(static_cast<int>(e - b));
+    });
+    FAIL() << "the range's exception did not come through";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "range failed");
+  }
+  EXPECT_EQ(ran.load(), 15);
+}
+
 TEST(ThreadPool, GlobalPoolResizes) {
   ThreadPool::set_num_threads(3);
   EXPECT_EQ(ThreadPool::global().num_threads(), 3);
