@@ -60,7 +60,6 @@ void ThreadPool::run_grains(int64_t first, int64_t count) {
     std::lock_guard<std::mutex> lock(error_mutex_);
     if (!job_error_) job_error_ = std::current_exception();
   }
-  done_grains_.fetch_add(count, std::memory_order_release);
 }
 
 bool ThreadPool::claim_stream_grain(uint32_t job, int slot, int64_t& grain) {
@@ -96,9 +95,12 @@ bool ThreadPool::claim_stream_grain(uint32_t job, int slot, int64_t& grain) {
 
 void ThreadPool::run_chunks(uint32_t job, int slot) {
   const int64_t threads = num_threads();
+  // Counted once, at the end: the caller polls the count, and a write per grain would pull its
+  // line back and forth between the cores.
+  int64_t done = 0;
   uint64_t s = state_.load(std::memory_order_acquire);
   while (true) {
-    if (static_cast<uint32_t>(s >> 32) != job) return;
+    if (static_cast<uint32_t>(s >> 32) != job) break;
     const int64_t grains = static_cast<int64_t>((s >> 16) & 0xFFFF);
     const int64_t next = static_cast<int64_t>(s & 0xFFFF);
     if (next >= grains) break;
@@ -117,10 +119,12 @@ void ThreadPool::run_chunks(uint32_t job, int slot) {
       continue;
     }
     run_grains(next, take);
+    done += take;
     s = state_.load(std::memory_order_acquire);
   }
   // A streams job publishes its grains as all claimed, and hands them out through its shares.
-  for (int64_t grain = 0; claim_stream_grain(job, slot, grain);) run_grains(grain, 1);
+  for (int64_t grain = 0; claim_stream_grain(job, slot, grain); ++done) run_grains(grain, 1);
+  if (done > 0) done_grains_.fetch_add(done, std::memory_order_release);
 }
 
 void ThreadPool::worker_loop(int slot) {

@@ -72,7 +72,7 @@ class ThreadPool {
     std::atomic<uint64_t> word{0};
   };
   std::unique_ptr<Share[]> shares_;
-  std::atomic<int64_t> done_grains_{0};
+  alignas(64) std::atomic<int64_t> done_grains_{0};  // apart from what the claims write
   // The first exception a range of the current job threw (set under error_mutex_ before that
   // range counts as done, so the caller sees it once every grain is done).
   std::exception_ptr job_error_;
