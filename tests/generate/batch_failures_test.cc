@@ -26,9 +26,7 @@ LogitsProcessor failing_at(int fail_at, int& calls) {
 // and the generator takes new sequences afterwards.
 TEST_F(BatchGeneratorTest, AFailingProcessorEndsOnlyItsSequence) {
   int calls = 0;
-  BatchGeneratorOptions o;
-  o.max_tokens = 8;
-  BatchGenerator gen(*model_, o);
+  BatchGenerator gen(*model_, {.max_tokens = 8});
   // Calls: the first token, then one per decoding step: the third fails after two tokens.
   auto uids =
       gen.insert({{.prompt = prompts_[0], .logits_processors = std::vector{failing_at(3, calls)}},
@@ -69,9 +67,7 @@ TEST_F(BatchGeneratorTest, AFailingProcessorEndsOnlyItsSequence) {
 // their prompts in the same step decode on.
 TEST_F(BatchGeneratorTest, AFailureAtTheFirstTokenReportsNoToken) {
   int calls = 0;
-  BatchGeneratorOptions o;
-  o.max_tokens = 5;
-  BatchGenerator gen(*model_, o);
+  BatchGenerator gen(*model_, {.max_tokens = 5});
   auto uids =
       gen.insert({{.prompt = prompts_[1]},
                   {.prompt = prompts_[3], .logits_processors = std::vector{failing_at(1, calls)}},
@@ -98,9 +94,7 @@ TEST_F(BatchGeneratorTest, AFailureAtTheFirstTokenReportsNoToken) {
 // the generator starts the next request from an empty batch as it would a new one.
 TEST_F(BatchGeneratorTest, ABatchWhoseFirstTokensAllFailTakesNewRequests) {
   int calls[2] = {0, 0};
-  BatchGeneratorOptions o;
-  o.max_tokens = 5;
-  BatchGenerator gen(*model_, o);
+  BatchGenerator gen(*model_, {.max_tokens = 5});
   auto uids = gen.insert(
       {{.prompt = prompts_[0], .logits_processors = std::vector{failing_at(1, calls[0])}},
        {.prompt = prompts_[2], .logits_processors = std::vector{failing_at(1, calls[1])}}});
@@ -157,9 +151,7 @@ TEST_F(BatchGeneratorTest, AFailedDecodingPassEndsItsBatchAndTheGeneratorGoesOn)
   FailingModel failing(*model_, [&](int64_t tokens, int64_t batch) {
     return tokens == 2 && batch == 2 && ++passes == 2;
   });
-  BatchGeneratorOptions o;
-  o.max_tokens = 6;
-  BatchGenerator gen(failing, o);
+  BatchGenerator gen(failing, {.max_tokens = 6});
   auto uids = gen.insert({{.prompt = prompts_[0]}, {.prompt = prompts_[1]}});
   auto got = testing::run_all(gen);
   for (uint64_t uid : uids) {
@@ -187,9 +179,7 @@ TEST_F(BatchGeneratorTest, AFailedPromptPassEndsOnlyThePrompts) {
   // prompts_[2] has 9 tokens: its first pass feeds 8 of them (the last one gives the first token).
   FailingModel failing(*model_,
                        [](int64_t tokens, int64_t batch) { return tokens == 8 && batch == 1; });
-  BatchGeneratorOptions o;
-  o.max_tokens = 8;
-  BatchGenerator gen(failing, o);
+  BatchGenerator gen(failing, {.max_tokens = 8});
   const uint64_t decoding = gen.insert({{.prompt = prompts_[0]}})[0];
   std::map<uint64_t, std::vector<BatchTokenResponse>> got;
   while (got[decoding].size() < 2) {
