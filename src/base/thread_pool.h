@@ -66,8 +66,8 @@ class ThreadPool {
   // new one, and the caller never waits for workers that did not take part.
   std::atomic<uint64_t> state_{0};
   // A streams job's shares, one per thread (the caller's first): [job number : 32][next grain
-  // : 16][end : 16], stamped like `state_`, whose own grains are then all claimed from the
-  // start.
+  // : 16][end : 16], stamped like `state_`. For such a job `state_` shows every grain claimed
+  // from the start, so the guided hand-out takes none.
   struct alignas(64) Share {  // a line each: a thread's claims do not evict the others'
     std::atomic<uint64_t> word{0};
   };
