@@ -28,7 +28,7 @@ int64_t row_grain(int64_t m, int64_t cols) {
 // pool's streams loop: each thread runs its own share front to back in kStreamGrains grains,
 // and one done early takes grains from the back of the other's (one task per thread left the
 // caller waiting for the worker 6 % (1B 4-bit) and 13 % (135M) of the loops' time on the shared
-// VM). 16 grains a share: the pool's share of a 1B 4-bit profile was 4.5 % with 8, 3.2-3.4 %
+// VM). 16 grains a share: the pool's share of a 1B 4-bit profile was 4.5-4.9 % with 8, 3.2-3.7 %
 // with 16, 3.1-3.6 % with 32.
 bool streams(int64_t m) { return m < 4; }
 constexpr int64_t kStreamGrains = 16;
