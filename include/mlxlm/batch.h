@@ -140,6 +140,10 @@ class BatchGenerator {
   void prefill_step(Step& out);
   void admit_queued();
   void finish_prompts(Step& out);
+  // Moves the prompts `last` (rows of prefilling_) that finished in `finishing` into the
+  // decoding batch, each with its first token sampled from its row of `logits`.
+  void join_decoding(Step& out, PromptCache&& finishing, const Tensor& logits,
+                     const std::vector<int64_t>& last);
   void prefill_chunk(Step& out);
   // Samples each sequence's pending token from its row of logits. A sequence whose logits
   // processors or sampler throw gets the message in its slot of the result (empty: sampled).
@@ -163,9 +167,6 @@ class BatchGenerator {
   PromptCache prefill_cache_;
   std::vector<std::unique_ptr<Sequence>> decoding_;  // row i of decode_cache_
   PromptCache decode_cache_;
-  // Set while finish_prompts moves finished prompts into decode_cache_: a throw then leaves the
-  // decoding batch fed partway too.
-  bool decode_batch_in_flux_ = false;
   BatchStats stats_;
   std::string failure_;  // what made a step throw; non-empty: the generator is spent
 };

@@ -261,9 +261,19 @@ void BatchGenerator::finish_prompts(Step& out) {
   const auto batch = static_cast<int64_t>(last.size());
   Tensor logits = model_.forward(tokens, batch, finishing, /*last_only=*/true);
   stats_.prompt_tokens += batch;
+  try {
+    join_decoding(out, std::move(finishing), logits, last);
+  } catch (...) {
+    // The decoding batch's caches were extended partway too; the caller ends the prompts.
+    fail_batch(out, decoding_, decode_cache_, current_exception_message());
+    throw;
+  }
+}
+
+void BatchGenerator::join_decoding(Step& out, PromptCache&& finishing, const Tensor& logits,
+                                   const std::vector<int64_t>& last) {
   const int64_t vocab = model_.info().vocab_size;
   const auto decoding = static_cast<int64_t>(decoding_.size());  // row decoding + j: last[j]
-  decode_batch_in_flux_ = true;
   extend_layers(decode_cache_, std::move(finishing));
   std::vector<std::pair<Sequence*, const float*>> finished;
   for (size_t j = 0; j < last.size(); ++j) {
@@ -302,7 +312,6 @@ void BatchGenerator::finish_prompts(Step& out) {
   if (decode_rows.size() < static_cast<size_t>(decoding) + last.size()) {
     batch_layers::filter(decode_cache_, decode_rows);
   }
-  decode_batch_in_flux_ = false;
 }
 
 // Where a prefilling sequence's next chunk must end: its next segment end, else just before its
@@ -381,10 +390,7 @@ BatchGenerator::Step BatchGenerator::next() {
       try {
         prefill_step(out);
       } catch (...) {
-        const std::string why = current_exception_message();
-        fail_batch(out, prefilling_, prefill_cache_, why);
-        if (decode_batch_in_flux_) fail_batch(out, decoding_, decode_cache_, why);
-        decode_batch_in_flux_ = false;
+        fail_batch(out, prefilling_, prefill_cache_, current_exception_message());
       }
     }
   } catch (const std::exception& e) {
