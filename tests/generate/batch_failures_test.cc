@@ -1,5 +1,6 @@
 // The batch generator's failures: a sequence whose own logits processor throws ends alone; a
-// forward pass that throws ends its batch (the decoding one, or the prompts being processed),
+// forward pass that throws ends its batch (the decoding one, or the prompts being processed; a
+// prompt that cannot join the decoding batch ends both),
 // and the generator goes on with the rest. Held to single-sequence generation.
 #include <gtest/gtest.h>
 
@@ -204,6 +205,69 @@ TEST_F(BatchGeneratorTest, AFailedPromptPassEndsOnlyThePrompts) {
   EXPECT_EQ(rs.back().prompt_cache[0]->offset(), static_cast<int64_t>(prompts_[0].size() + 8));
   auto again = gen.insert({{.prompt = prompts_[2]}});
   EXPECT_EQ(tokens_of(testing::run_all(gen)[again[0]]), single(prompts_[2], 8).tokens);
+}
+
+// The model, wrapped so that its caches become RotatingKVCaches from the `plain`+1-th
+// make_cache call on: a prompt admitted then finishes with a batch cache that the decoding batch
+// of plain caches cannot take in (BatchKVCache::extend throws while the finished prompt joins it).
+class CacheSwitchingModel : public Model {
+ public:
+  CacheSwitchingModel(const Model& inner, int plain) : inner_(inner), plain_(plain) {}
+  const ModelInfo& info() const override { return inner_.info(); }
+  Tensor forward(std::span<const int32_t> tokens, int64_t batch, PromptCache& cache,
+                 bool last_only) const override {
+    return inner_.forward(tokens, batch, cache, last_only);
+  }
+  PromptCache make_cache() const override {
+    PromptCache cache = inner_.make_cache();
+    if (++calls_ > plain_) {
+      for (auto& c : cache) c = std::make_unique<RotatingKVCache>(1024, 0);
+    }
+    return cache;
+  }
+  std::vector<kernels::WeightRef> step_weights() const override { return inner_.step_weights(); }
+
+ private:
+  const Model& inner_;
+  int plain_;
+  mutable int calls_ = 0;
+};
+
+// A finished prompt that cannot join the decoding batch ends the decoding sequences after the
+// token they reported in that step (their caches may have been extended partway) and the prompt
+// without a token; the generator goes on, and a request inserted afterwards decodes as a single
+// run would.
+TEST_F(BatchGeneratorTest, APromptThatCannotJoinTheDecodingBatchEndsBoth) {
+  CacheSwitchingModel switching(*model_, 1);
+  BatchGenerator gen(switching, {.max_tokens = 8});
+  const uint64_t decoding = gen.insert({{.prompt = prompts_[0]}})[0];
+  std::map<uint64_t, std::vector<BatchTokenResponse>> got;
+  while (got[decoding].size() < 2) {
+    for (auto& r : gen.next().generation) got[r.uid].push_back(std::move(r));
+  }
+  const uint64_t joining = gen.insert({{.prompt = prompts_[1]}})[0];
+  for (auto& [uid, rs] : testing::run_all(gen)) {
+    for (auto& r : rs) got[uid].push_back(std::move(r));
+  }
+  // prompts_[1] has 2 tokens: one chunk, then its last token finishes it in the next step, in
+  // which the decoding sequence reports its fourth token.
+  const std::vector<BatchTokenResponse>& rs = got[decoding];
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(tokens_of(rs), single(prompts_[0], 4).tokens);
+  for (size_t t = 0; t + 1 < rs.size(); ++t) EXPECT_EQ(rs[t].finish_reason, "") << "token " << t;
+  EXPECT_EQ(rs.back().finish_reason, "error");
+  EXPECT_NE(rs.back().error.find("BatchKVCache"), std::string::npos) << rs.back().error;
+  EXPECT_TRUE(rs.back().prompt_cache.empty());
+  ASSERT_EQ(got[joining].size(), 1u);
+  EXPECT_EQ(got[joining][0].token, -1);
+  EXPECT_EQ(got[joining][0].finish_reason, "error");
+  EXPECT_EQ(got[joining][0].error, rs.back().error);
+  EXPECT_TRUE(got[joining][0].prompt_cache.empty());
+  EXPECT_TRUE(gen.done());
+  auto later = gen.insert({{.prompt = prompts_[2]}});
+  const std::vector<BatchTokenResponse> after = std::move(testing::run_all(gen)[later[0]]);
+  EXPECT_EQ(tokens_of(after), single(prompts_[2], 8, 1024).tokens);
+  EXPECT_EQ(after.back().prompt_cache.at(0)->class_name(), "RotatingKVCache");
 }
 
 }  // namespace
