@@ -1,7 +1,7 @@
 // The batch generator's failures: a sequence whose own logits processor throws ends alone; a
-// forward pass that throws ends its batch (the decoding one, or the prompts being processed; a
-// prompt that cannot join the decoding batch ends both),
-// and the generator goes on with the rest. Held to single-sequence generation.
+// forward pass that throws ends its batch (the decoding one, or the prompts being processed), a
+// prompt that cannot join the decoding batch ends both, and the generator goes on with the rest.
+// Held to single-sequence generation.
 #include <gtest/gtest.h>
 
 #include <functional>
