@@ -1,9 +1,10 @@
 // Continuous batching under random schedules: requests inserted between any two steps, removed at
 // any stage, with random batch sizes, prefill chunk sizes, per-request token limits, plain or
-// rotating caches, prompts that pause at segment ends, and prompts that continue from a cache an
-// earlier sequence returned. Every sequence is held to its own greedy single-sequence run from the
-// same cache: what finishes gives that run's tokens and log-probabilities and a cache holding its
-// tokens, and what is removed has given a prefix of them.
+// rotating caches, prompts that pause at segment ends, prompts that continue from a cache an
+// earlier sequence returned, and greedy or seeded sampling. Every sequence is held to its own
+// single-sequence run from the same cache with the same sampler: what finishes gives that run's
+// tokens and log-probabilities and a cache holding its tokens, and what is removed has given a
+// prefix of them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@ struct Live {
   std::vector<int32_t> prompt;
   PromptCache base;  // the cache it continues from (empty: a fresh one)
   std::vector<int32_t> cached_tokens;
+  std::optional<SamplerOptions> sampler;  // none: the generator's greedy one
   int max_tokens = 0;
   bool removed = false;
   std::vector<BatchTokenResponse> got;
@@ -53,7 +55,11 @@ class BatchScheduleTest : public BatchGeneratorTest {
           l.prompt.resize(pick(1, 20));
           for (auto& t : l.prompt) t = pick(1, 95);
           l.max_tokens = pick(1, 10);
-          BatchRequest r{.prompt = l.prompt, .max_tokens = l.max_tokens};
+          if (pick(0, 2) == 0) {  // its own sampler draws from its own seed
+            l.sampler = SamplerOptions{.temp = 0.8f, .top_p = 0.9f};
+            l.sampler->seed = static_cast<uint64_t>(pick(1, 1 << 20));
+          }
+          BatchRequest r{.prompt = l.prompt, .max_tokens = l.max_tokens, .sampler = l.sampler};
           const Live* from = finished_one(seqs, pick(0, 2) == 0);
           if (from != nullptr) {
             l.base = copy_prompt_cache(from->got.back().prompt_cache);
@@ -108,14 +114,23 @@ class BatchScheduleTest : public BatchGeneratorTest {
   void check(uint64_t uid, const Live& l, const BatchGeneratorOptions& o) {
     SCOPED_TRACE(::testing::Message()
                  << "uid " << uid << ", prompt of " << l.prompt.size() << " after "
-                 << l.cached_tokens.size() << " cached, max_tokens " << l.max_tokens);
+                 << l.cached_tokens.size() << " cached, max_tokens " << l.max_tokens
+                 << (l.sampler ? ", sampled" : ", greedy"));
     PromptCache cache = l.base.empty() ? model_->make_cache() : copy_prompt_cache(l.base);
     if (o.max_kv_size > 0 && l.base.empty()) {
       for (auto& c : cache) c = std::make_unique<RotatingKVCache>(o.max_kv_size, 0);
     }
     GenerateStepOptions step;
     step.prefill_step_size = o.prefill_step_size;  // a rotating cache's content depends on it
-    const Single want = testing::greedy_run(*model_, l.prompt, cache, l.max_tokens, step);
+    step.max_tokens = l.max_tokens;
+    Sampler sampler(l.sampler.value_or(SamplerOptions{}));
+    TokenGenerator reference(*model_, l.prompt, cache, sampler, {}, step);
+    Single want;
+    while (auto s = reference.next()) {
+      want.tokens.push_back(s->token);
+      want.logprobs.emplace_back(s->logprobs.begin(), s->logprobs.end());
+    }
+    reference.commit();
     ASSERT_LE(l.got.size(), want.tokens.size());
     if (!l.removed) {
       ASSERT_EQ(l.got.size(), want.tokens.size());
