@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -407,6 +410,34 @@ TEST(Matmul, DecodingSplitCoversEveryRow) {
       for (float v : y) ASSERT_FALSE(std::isnan(v));
     }
     for (int threads : {2, 3}) EXPECT_EQ(run(threads), serial) << threads << " threads, m = " << m;
+  }
+  ThreadPool::set_num_threads(0);
+}
+
+// Random shapes and formats on every target: whatever tiles, tails, scale chunks and thread
+// ranges a shape falls into, every output agrees with the reference. The tile engines are off in
+// half of the cases, so that long products also reach the Highway kernels.
+TEST(Matmul, RandomShapesEveryFormat) {
+  std::mt19937 rng(2026);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int n = 0; n < 40; ++n) {
+    WeightSpec s;
+    const int kind = pick(0, 4);
+    s.format = kind == 0   ? WeightFormat::BF16
+               : kind == 1 ? WeightFormat::MxFp4
+                           : WeightFormat::Affine;
+    s.bits = std::array{2, 3, 4, 5, 6, 8, 4, 8}[pick(0, 7)];  // 4 and 8 have the most kernels
+    s.group_size = s.format == WeightFormat::MxFp4 ? 32 : std::array{32, 64, 128}[pick(0, 2)];
+    s.scale_dtype = std::array{DType::BF16, DType::F16, DType::F32}[pick(0, 2)];
+    s.rows = pick(1, 70);
+    s.cols = s.group_size * pick(1, 2048 / s.group_size);
+    s.misalign = pick(0, 1);
+    s.seed = static_cast<unsigned>(n + 1);
+    const int64_t m = std::array{1, 2, 3, pick(4, 24), pick(25, 70)}[pick(0, 4)];
+    std::optional<TileEnginesOff> off;
+    if (pick(0, 1) == 0) off.emplace();
+    ThreadPool::set_num_threads(pick(1, 3));
+    check(s, m, pick(0, 1) == 0);
   }
   ThreadPool::set_num_threads(0);
 }
