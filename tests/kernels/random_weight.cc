@@ -7,9 +7,13 @@
 namespace mlxlm::testing {
 namespace {
 
+// Converted where the values' type is aligned, then copied `misalign` bytes in.
 void put_floats(const std::vector<float>& v, DType dt, int misalign, std::vector<uint8_t>& out) {
-  out.assign(v.size() * dtype_size(dt) + misalign + 8, 0);
-  convert_from_f32(v.data(), static_cast<int64_t>(v.size()), dt, out.data() + misalign);
+  const size_t bytes = v.size() * dtype_size(dt);
+  std::vector<float> aligned((bytes + 3) / 4);
+  convert_from_f32(v.data(), static_cast<int64_t>(v.size()), dt, aligned.data());
+  out.assign(bytes + misalign + 8, 0);
+  std::memcpy(out.data() + misalign, aligned.data(), bytes);
 }
 
 }  // namespace
