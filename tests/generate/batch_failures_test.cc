@@ -142,6 +142,27 @@ std::vector<int32_t> tokens_of(const std::vector<BatchTokenResponse>& rs) {
   return out;
 }
 
+// Inserts `first` and steps `gen` until it has reported two tokens, then inserts `second` and
+// runs `gen` to the end: every response by uid, and the two uids.
+struct DecodeThenInsert {
+  uint64_t first, second;
+  std::map<uint64_t, std::vector<BatchTokenResponse>> got;
+};
+
+DecodeThenInsert decode_then_insert(BatchGenerator& gen, const std::vector<int32_t>& first,
+                                    const std::vector<int32_t>& second) {
+  DecodeThenInsert out;
+  out.first = gen.insert({{.prompt = first}})[0];
+  while (out.got[out.first].size() < 2) {
+    for (auto& r : gen.next().generation) out.got[r.uid].push_back(std::move(r));
+  }
+  out.second = gen.insert({{.prompt = second}})[0];
+  for (auto& [uid, rs] : testing::run_all(gen)) {
+    for (auto& r : rs) out.got[uid].push_back(std::move(r));
+  }
+  return out;
+}
+
 // A decoding step whose forward pass throws ends every decoding sequence without a new token or
 // a cache (the batch's caches were fed partway), and the generator goes on: a sequence inserted
 // afterwards decodes exactly as a single run would, so nothing of the failed batch is left.
@@ -181,15 +202,7 @@ TEST_F(BatchGeneratorTest, AFailedPromptPassEndsOnlyThePrompts) {
   FailingModel failing(*model_,
                        [](int64_t tokens, int64_t batch) { return tokens == 8 && batch == 1; });
   BatchGenerator gen(failing, {.max_tokens = 8});
-  const uint64_t decoding = gen.insert({{.prompt = prompts_[0]}})[0];
-  std::map<uint64_t, std::vector<BatchTokenResponse>> got;
-  while (got[decoding].size() < 2) {
-    for (auto& r : gen.next().generation) got[r.uid].push_back(std::move(r));
-  }
-  const uint64_t prompt = gen.insert({{.prompt = prompts_[2]}})[0];
-  for (auto& [uid, rs] : testing::run_all(gen)) {
-    for (auto& r : rs) got[uid].push_back(std::move(r));
-  }
+  auto [decoding, prompt, got] = decode_then_insert(gen, prompts_[0], prompts_[2]);
   ASSERT_EQ(got[prompt].size(), 1u);
   EXPECT_EQ(got[prompt][0].token, -1);
   EXPECT_EQ(got[prompt][0].finish_reason, "error");
@@ -240,15 +253,7 @@ class CacheSwitchingModel : public Model {
 TEST_F(BatchGeneratorTest, APromptThatCannotJoinTheDecodingBatchEndsBoth) {
   CacheSwitchingModel switching(*model_, 1);
   BatchGenerator gen(switching, {.max_tokens = 8});
-  const uint64_t decoding = gen.insert({{.prompt = prompts_[0]}})[0];
-  std::map<uint64_t, std::vector<BatchTokenResponse>> got;
-  while (got[decoding].size() < 2) {
-    for (auto& r : gen.next().generation) got[r.uid].push_back(std::move(r));
-  }
-  const uint64_t joining = gen.insert({{.prompt = prompts_[1]}})[0];
-  for (auto& [uid, rs] : testing::run_all(gen)) {
-    for (auto& r : rs) got[uid].push_back(std::move(r));
-  }
+  auto [decoding, joining, got] = decode_then_insert(gen, prompts_[0], prompts_[1]);
   // prompts_[1] has 2 tokens: one chunk, then its last token finishes it in the next step, in
   // which the decoding sequence reports its fourth token.
   const std::vector<BatchTokenResponse>& rs = got[decoding];

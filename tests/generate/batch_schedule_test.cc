@@ -124,13 +124,7 @@ class BatchScheduleTest : public BatchGeneratorTest {
     step.prefill_step_size = o.prefill_step_size;  // a rotating cache's content depends on it
     step.max_tokens = l.max_tokens;
     Sampler sampler(l.sampler.value_or(SamplerOptions{}));
-    TokenGenerator reference(*model_, l.prompt, cache, sampler, {}, step);
-    Single want;
-    while (auto s = reference.next()) {
-      want.tokens.push_back(s->token);
-      want.logprobs.emplace_back(s->logprobs.begin(), s->logprobs.end());
-    }
-    reference.commit();
+    const Single want = testing::sampled_run(*model_, l.prompt, cache, sampler, step);
     ASSERT_LE(l.got.size(), want.tokens.size());
     if (!l.removed) {
       ASSERT_EQ(l.got.size(), want.tokens.size());

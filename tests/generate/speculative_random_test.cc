@@ -8,6 +8,7 @@
 
 #include <random>
 
+#include "greedy_run.h"
 #include "mlxlm/prefill.h"
 #include "mlxlm/speculative.h"
 #include "models/convert.h"
@@ -18,11 +19,7 @@
 namespace mlxlm {
 namespace {
 
-struct Generation {
-  std::vector<int32_t> tokens;
-  std::vector<std::vector<float>> logprobs;
-  int from_draft = 0;
-};
+using testing::Generated;
 
 class SpeculativeRandomTest : public ::testing::Test {
  protected:
@@ -41,29 +38,18 @@ class SpeculativeRandomTest : public ::testing::Test {
     draft_ = load_model(c.mlx_path);
   }
 
-  Generation plain(std::span<const int32_t> prompt, PromptCache& cache, int n) {
-    Sampler greedy;
-    GenerateStepOptions o;
-    o.max_tokens = n;
-    TokenGenerator gen(*target_, prompt, cache, greedy, {}, o);
-    Generation r;
-    while (auto s = gen.next()) {
-      r.tokens.push_back(s->token);
-      r.logprobs.emplace_back(s->logprobs.begin(), s->logprobs.end());
-    }
-    gen.commit();
-    return r;
-  }
-
-  Generation speculative(std::span<const int32_t> prompt, PromptCache& tc, PromptCache& dc,
-                         const SpeculativeOptions& o, int64_t& accepted) {
+  // Greedy speculative decoding; `from_draft`: how many tokens said so, `accepted`: how many
+  // drafts the generator counted as accepted.
+  Generated speculative(std::span<const int32_t> prompt, PromptCache& tc, PromptCache& dc,
+                        const SpeculativeOptions& o, int64_t& from_draft, int64_t& accepted) {
     Sampler greedy;
     SpeculativeTokenGenerator gen(*target_, *draft_, prompt, tc, dc, greedy, {}, o);
-    Generation r;
+    Generated r;
+    from_draft = 0;
     while (auto s = gen.next()) {
       r.tokens.push_back(s->token);
       r.logprobs.emplace_back(s->logprobs.begin(), s->logprobs.end());
-      r.from_draft += s->from_draft;
+      from_draft += s->from_draft;
     }
     gen.commit();
     accepted = gen.accepted();
@@ -95,7 +81,7 @@ class SpeculativeRandomTest : public ::testing::Test {
     }
   }
 
-  static void expect_same(const Generation& got, const Generation& want) {
+  static void expect_same(const Generated& got, const Generated& want) {
     ASSERT_EQ(got.tokens, want.tokens);
     for (size_t t = 0; t < got.tokens.size(); ++t) {
       ASSERT_EQ(got.logprobs[t].size(), want.logprobs[t].size());
@@ -128,11 +114,11 @@ TEST_F(SpeculativeRandomTest, RandomConfigurationsKeepPlainGreedyOutputOverTwoTu
                    << "seed " << seed << ", turn " << turn << ": num_draft_tokens "
                    << o.num_draft_tokens << ", prefill_step_size " << o.prefill_step_size
                    << ", prompt of " << prompt.size() << ", max_tokens " << o.max_tokens);
-      int64_t accepted = 0;
-      const Generation got = speculative(prompt, tc, dc, o, accepted);
-      const Generation want = plain(prompt, pc, o.max_tokens);
+      int64_t from_draft = 0, accepted = 0;
+      const Generated got = speculative(prompt, tc, dc, o, from_draft, accepted);
+      const Generated want = testing::greedy_run(*target_, prompt, pc, o.max_tokens);
       expect_same(got, want);
-      EXPECT_EQ(got.from_draft, accepted);
+      EXPECT_EQ(from_draft, accepted);
       history.insert(history.end(), prompt.begin(), prompt.end());
       history.insert(history.end(), got.tokens.begin(), got.tokens.end());
       for (const PromptCache* c : {&tc, &dc, &pc}) {
