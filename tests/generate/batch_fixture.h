@@ -24,13 +24,20 @@ class BatchGeneratorTest : public ::testing::Test {
   }
 
   using Single = testing::Generated;
+  // A fresh cache for one sequence: the model's own, or with max_kv > 0 what the batch generator
+  // uses, RotatingKVCache(max_kv, keep=0).
+  PromptCache fresh_cache(int64_t max_kv) const {
+    PromptCache cache = model_->make_cache();
+    if (max_kv > 0) {
+      for (auto& c : cache) c = std::make_unique<RotatingKVCache>(max_kv, 0);
+    }
+    return cache;
+  }
+
   // Greedy single-sequence generation with a plain (or rotating) cache.
   Single single(const std::vector<int32_t>& prompt, int n, int64_t max_kv = 0,
                 PromptCache* cache = nullptr) {
-    PromptCache own = model_->make_cache();
-    if (max_kv > 0) {  // what the batch generator uses: RotatingKVCache(max_kv, keep=0)
-      for (auto& c : own) c = std::make_unique<RotatingKVCache>(max_kv, 0);
-    }
+    PromptCache own = fresh_cache(max_kv);
     return testing::greedy_run(*model_, prompt, cache != nullptr ? *cache : own, n);
   }
 

@@ -116,10 +116,7 @@ class BatchScheduleTest : public BatchGeneratorTest {
                  << "uid " << uid << ", prompt of " << l.prompt.size() << " after "
                  << l.cached_tokens.size() << " cached, max_tokens " << l.max_tokens
                  << (l.sampler ? ", sampled" : ", greedy"));
-    PromptCache cache = l.base.empty() ? model_->make_cache() : copy_prompt_cache(l.base);
-    if (o.max_kv_size > 0 && l.base.empty()) {
-      for (auto& c : cache) c = std::make_unique<RotatingKVCache>(o.max_kv_size, 0);
-    }
+    PromptCache cache = l.base.empty() ? fresh_cache(o.max_kv_size) : copy_prompt_cache(l.base);
     GenerateStepOptions step;
     step.prefill_step_size = o.prefill_step_size;  // a rotating cache's content depends on it
     step.max_tokens = l.max_tokens;
