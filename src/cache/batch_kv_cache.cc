@@ -20,7 +20,8 @@ KVBlock BatchKVCache::update_and_fetch(const Tensor& keys, const Tensor& values)
                                     " rows, update has " + std::to_string(keys.dim(0)));
   }
   const int64_t prev = idx_, s = keys.dim(2);
-  grow_token_buffers(keys_, values_, keys, values, prev, s, kStep);
+  grow_token_buffers(keys_, values_, keys, values, prev, std::max(s, reserved_), kStep);
+  reserved_ = 0;
   for (auto& o : offset_) o += s;
   idx_ += s;
   write_tokens(keys_, keys, prev);

@@ -17,6 +17,8 @@ class BatchKVCache : public AttentionCache {
   explicit BatchKVCache(std::vector<int64_t> left_padding);
 
   std::string class_name() const override { return "BatchKVCache"; }
+  bool splits_passes_exactly() const override { return true; }
+  void reserve(int64_t tokens) override { reserved_ = tokens; }
   // The shared time axis (_idx); per-row positions are row_offsets().
   int64_t offset() const override { return idx_; }
   bool is_trimmable() const override { return true; }
@@ -52,6 +54,7 @@ class BatchKVCache : public AttentionCache {
   std::vector<int64_t> left_padding_;
   std::vector<int64_t> offset_;
   int64_t idx_ = 0;
+  int64_t reserved_ = 0;  // tokens the next update sizes its buffers for (reserve)
   std::optional<std::vector<int64_t>> right_padding_;
 };
 

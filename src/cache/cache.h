@@ -122,6 +122,14 @@ class AttentionCache : public Cache {
   virtual std::vector<int64_t> row_offsets(int64_t batch) const {
     return std::vector<int64_t>(static_cast<size_t>(batch), offset());
   }
+  // True when a pass fed as several shorter consecutive passes leaves this cache in the same
+  // state and lets every query see the same keys: then a model may split long passes to bound
+  // its activation memory. Not so for rotating caches, which keep a whole pass visible to its
+  // own queries past their window.
+  virtual bool splits_passes_exactly() const { return false; }
+  // A pass of `tokens` tokens is about to arrive in slices: the next update sizes its buffers
+  // for all of them, as one whole update would, instead of growing (and copying) once a slice.
+  virtual void reserve(int64_t tokens) { (void)tokens; }
 };
 
 using PromptCache = std::vector<std::unique_ptr<Cache>>;

@@ -8,6 +8,7 @@ namespace mlxlm {
 class ConcatenateKVCache : public AttentionCache {
  public:
   std::string class_name() const override { return "ConcatenateKVCache"; }
+  bool splits_passes_exactly() const override { return true; }
   int64_t offset() const override { return offset_; }
   bool is_trimmable() const override { return true; }
   int64_t trim(int64_t n) override;

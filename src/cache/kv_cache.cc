@@ -1,5 +1,7 @@
 #include "cache/kv_cache.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "cache/kv_quantize.h"
 #include "cache/quantized_kv_cache.h"
@@ -27,7 +29,8 @@ std::pair<Tensor, Tensor> take_kv_state(StateTree& state, const std::string& wha
 KVBlock KVCache::update_and_fetch(const Tensor& keys, const Tensor& values) {
   MLXLM_CHECK(keys.ndim() == 4 && values.ndim() == 4, "cache", "keys/values must be [B,H,S,D]");
   const int64_t prev = offset_, s = keys.dim(2);
-  grow_token_buffers(keys_, values_, keys, values, prev, s, kStep);
+  grow_token_buffers(keys_, values_, keys, values, prev, std::max(s, reserved_), kStep);
+  reserved_ = 0;
   write_tokens(keys_, keys, prev);
   write_tokens(values_, values, prev);
   offset_ += s;

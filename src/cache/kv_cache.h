@@ -9,6 +9,8 @@ class KVCache : public AttentionCache {
   static constexpr int64_t kStep = 256;
 
   std::string class_name() const override { return "KVCache"; }
+  bool splits_passes_exactly() const override { return true; }
+  void reserve(int64_t tokens) override { reserved_ = tokens; }
   int64_t offset() const override { return offset_; }
   bool is_trimmable() const override { return true; }
   int64_t trim(int64_t n) override;
@@ -35,6 +37,7 @@ class KVCache : public AttentionCache {
   Tensor keys_;    // [B, H, capacity, k_dim]
   Tensor values_;  // [B, H, capacity, v_dim]
   int64_t offset_ = 0;
+  int64_t reserved_ = 0;  // tokens the next update sizes its buffers for (reserve)
 };
 
 // Reads and validates a [keys, values] state of two float [B, H, T, D] arrays (as f32).

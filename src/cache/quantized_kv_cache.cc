@@ -1,5 +1,7 @@
 #include "cache/quantized_kv_cache.h"
 
+#include <algorithm>
+
 #include "base/error.h"
 #include "cache/token_ops.h"
 
@@ -126,8 +128,10 @@ KVBlock QuantizedKVCache::update_and_fetch(const Tensor& keys, const Tensor& val
   const int64_t prev = offset_, s = keys.dim(2);
   QuantizedTokens qk = quantize_tokens(keys, group_size_, bits_);
   QuantizedTokens qv = quantize_tokens(values, group_size_, bits_);
-  if (empty() || prev + s > token_count(keys_)) {
-    const int64_t new_steps = (kStep + s - 1) / kStep * kStep;
+  const int64_t incoming = std::max(s, reserved_);
+  reserved_ = 0;
+  if (empty() || prev + incoming > token_count(keys_)) {
+    const int64_t new_steps = (kStep + incoming - 1) / kStep * kStep;
     QuantizedTokens new_k = zeros_tokens(qk, new_steps), new_v = zeros_tokens(qv, new_steps);
     if (!empty()) {
       if (prev % kStep != 0) {

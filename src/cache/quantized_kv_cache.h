@@ -13,6 +13,8 @@ class QuantizedKVCache : public AttentionCache {
   explicit QuantizedKVCache(int group_size = 64, int bits = 8);
 
   std::string class_name() const override { return "QuantizedKVCache"; }
+  bool splits_passes_exactly() const override { return true; }
+  void reserve(int64_t tokens) override { reserved_ = tokens; }
   int64_t offset() const override { return offset_; }
   bool is_trimmable() const override { return true; }
   int64_t trim(int64_t n) override;
@@ -41,6 +43,7 @@ class QuantizedKVCache : public AttentionCache {
   int bits_;
   QuantizedTokens keys_, values_;
   int64_t offset_ = 0;
+  int64_t reserved_ = 0;  // tokens the next update sizes its buffers for (reserve)
 };
 
 // Helpers shared by the quantized caches: token-axis operations on all three planes at once.

@@ -29,6 +29,15 @@ class DecoderModel : public Model {
   std::vector<kernels::WeightRef> step_weights() const override { return step_weights_; }
 
  private:
+  // Embeds a [batch, length] block and runs it through every layer; returns the hidden states
+  // (a scratch buffer, valid until the next pass on this thread).
+  const float* run_layers(std::span<const int32_t> tokens, int64_t batch, int64_t length,
+                          const std::vector<AttentionCache*>& caches) const;
+  // Logits of positions [first, first + count) of every batch row of hidden states x, written
+  // at position out_pos of `logits`.
+  void head(const float* x, int64_t batch, int64_t length, int64_t first, int64_t count,
+            Tensor& logits, int64_t out_pos) const;
+
   WeightStore weights_;  // owns the mapped files every module points into
   ModelInfo info_;
   std::unique_ptr<RoPE> rope_;

@@ -30,7 +30,8 @@ class Attention {
 
   // x [batch * length, hidden] -> out [batch * length, hidden]; appends to `cache`. Positions
   // come from the cache's per-row offsets and visibility from the cache's mask, so plain,
-  // rotating, quantized and left-padded batch caches all work unchanged.
+  // rotating, quantized and left-padded batch caches all work unchanged. `out` may be `x`: x is
+  // read in full before out is written.
   void forward(const float* x, int64_t batch, int64_t length, AttentionCache& cache,
                float* out) const;
 

@@ -7,7 +7,8 @@ namespace mlxlm {
 class GatedMLP {
  public:
   GatedMLP(Linear gate, Linear up, Linear down);
-  // x [rows, hidden] -> out [rows, hidden].
+  // x [rows, hidden] -> out [rows, hidden]. `out` may be `x`: each chunk of rows is read in full
+  // before its output rows are written.
   void forward(const float* x, int64_t rows, float* out) const;
 
  private:

@@ -10,7 +10,6 @@ namespace mlxlm {
 enum class ScratchSlot {
   Hidden,  // the model's residual stream
   BlockNormed,
-  BlockDelta,
   AttnQ,
   AttnK,
   AttnV,
