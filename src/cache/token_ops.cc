@@ -53,11 +53,37 @@ Tensor slice_rows_tokens(const Tensor& buffer, int64_t row0, int64_t row1, int64
   return out;
 }
 
+// Keeps the first `keep` tokens of every [b, h] row of `buffer` and gives it `capacity` tokens,
+// the rest zero.
+void regrow(Tensor& buffer, int64_t keep, int64_t capacity) {
+  const int64_t bh = buffer.dim(0) * buffer.dim(1), cap = buffer.dim(2);
+  const size_t row = static_cast<size_t>(buffer.dim(3)) * dtype_size(buffer.dtype());
+  if (!buffer.owns_pages()) {
+    Tensor out = zeros_tokens(buffer, capacity);
+    for (int64_t i = 0; i < bh; ++i) {
+      copy_bytes(bytes(out) + i * capacity * row, bytes(buffer) + i * cap * row, keep * row);
+    }
+    buffer = std::move(out);
+    return;
+  }
+  // In place: the pages grow (no copy, no fresh pages but the new ones), then each row moves
+  // out to its new stride, the last first, so that no row lands on one not yet moved (row i
+  // starts at i * capacity >= i * cap, past the old end of row i - 1).
+  buffer.grow_own_pages({buffer.dim(0), buffer.dim(1), capacity, buffer.dim(3)});
+  uint8_t* base = bytes(buffer);
+  for (int64_t i = bh - 1; i > 0; --i) {
+    if (keep > 0) std::memmove(base + i * capacity * row, base + i * cap * row, keep * row);
+  }
+  for (int64_t i = 0; i < bh; ++i) {
+    std::memset(base + (i * capacity + keep) * row, 0, (capacity - keep) * row);
+  }
+}
+
 }  // namespace
 
 Tensor zeros_tokens(const Tensor& like, int64_t tokens) {
   check4(like, "zeros_tokens");
-  return Tensor(like.dtype(), {like.dim(0), like.dim(1), tokens, like.dim(3)});
+  return Tensor::zeros_own_pages(like.dtype(), {like.dim(0), like.dim(1), tokens, like.dim(3)});
 }
 
 Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to) {
@@ -184,19 +210,16 @@ void grow_token_buffers(Tensor& keys, Tensor& values, const Tensor& like_k, cons
                         int64_t used, int64_t incoming, int64_t step) {
   if (!is_none(keys) && used + incoming <= keys.dim(2)) return;
   const int64_t n_steps = (step + incoming - 1) / step;
-  Tensor new_k = zeros_tokens(like_k, n_steps * step);
-  Tensor new_v = zeros_tokens(like_v, n_steps * step);
   if (is_none(keys)) {
-    keys = std::move(new_k);
-    values = std::move(new_v);
+    keys = zeros_tokens(like_k, n_steps * step);
+    values = zeros_tokens(like_v, n_steps * step);
     return;
   }
-  if (used % step != 0) {
-    keys = slice_tokens(keys, 0, used);
-    values = slice_tokens(values, 0, used);
-  }
-  keys = concat_tokens({&keys, &new_k});
-  values = concat_tokens({&values, &new_v});
+  // mlx-lm cuts a buffer that ends mid-step down to its tokens, then appends the new steps: one
+  // copy into the grown buffer does both.
+  const int64_t keep = used % step != 0 ? used : keys.dim(2);
+  regrow(keys, keep, keep + n_steps * step);
+  regrow(values, keep, keep + n_steps * step);
 }
 
 void right_justify_tokens(Tensor& keys, Tensor& values, const Tensor& ref_k, const Tensor& ref_v,

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <new>
 
+#include <sys/mman.h>
+
 #include "base/error.h"
 
 namespace mlxlm {
@@ -23,7 +25,23 @@ std::string shape_str(const Shape& shape) {
   return s + "]";
 }
 
-void Tensor::Free::operator()(void* p) const { std::free(p); }
+namespace {
+
+void check_dims(const Shape& shape) {
+  for (int64_t d : shape) {
+    if (d < 0) throw Error("tensor", "negative dimension in shape " + shape_str(shape));
+  }
+}
+
+}  // namespace
+
+void Tensor::Free::operator()(void* p) const {
+  if (mapped_bytes > 0) {
+    munmap(p, mapped_bytes);
+  } else {
+    std::free(p);
+  }
+}
 
 Tensor::Tensor(DType dtype, Shape shape) : Tensor(empty(dtype, std::move(shape))) {
   if (data_ != nullptr) std::memset(data_.get(), 0, (nbytes() + 63) / 64 * 64);
@@ -33,9 +51,7 @@ Tensor Tensor::empty(DType dtype, Shape shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  for (int64_t d : t.shape_) {
-    if (d < 0) throw Error("tensor", "negative dimension in shape " + shape_str(t.shape_));
-  }
+  check_dims(t.shape_);
   size_t bytes = t.nbytes();
   if (bytes == 0) return t;
   size_t rounded = (bytes + 63) / 64 * 64;
@@ -43,6 +59,34 @@ Tensor Tensor::empty(DType dtype, Shape shape) {
   if (p == nullptr) throw std::bad_alloc();
   t.data_.reset(p);
   return t;
+}
+
+Tensor Tensor::zeros_own_pages(DType dtype, Shape shape) {
+  constexpr size_t kOwnPagesFrom = size_t{256} << 10;
+  check_dims(shape);
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+  if (bytes < kOwnPagesFrom) return Tensor(dtype, std::move(shape));
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = std::unique_ptr<void, Free>(p, Free{bytes});
+  return t;
+}
+
+void Tensor::grow_own_pages(Shape shape) {
+  check_dims(shape);
+  MLXLM_CHECK(owns_pages(), "tensor", "grow_own_pages of a tensor without pages of its own");
+  const size_t old_bytes = data_.get_deleter().mapped_bytes;
+  const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype_);
+  MLXLM_CHECK(bytes >= old_bytes, "tensor", "grow_own_pages to ", shape_str(shape), " from ",
+              shape_str(shape_));
+  void* p = mremap(data_.get(), old_bytes, bytes, MREMAP_MAYMOVE);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  (void)data_.release();
+  data_ = std::unique_ptr<void, Free>(p, Free{bytes});
+  shape_ = std::move(shape);
 }
 
 Tensor Tensor::copy_of(const TensorView& view) {

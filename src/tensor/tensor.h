@@ -55,6 +55,18 @@ class Tensor {
   // Allocates storage left uninitialised, for an output every element of which is written
   // before it is read (a batch-8 step's 4 MB of logits: zeroing them took 0.6 % of the step).
   static Tensor empty(DType dtype, Shape shape);
+  // Zero-initialised storage in pages of its own (from 256 KiB; smaller ones as the constructor
+  // does), for a large buffer that lives long and is replaced by a larger one as it grows: a KV
+  // cache's. Its pages go back to the system when it is freed, where the heap would keep the old
+  // buffer as a hole the larger new one does not fit (a 4096-token prompt's 1B cache growing by
+  // one step left about 100 MB of them). Fresh pages come zeroed: no fill.
+  static Tensor zeros_own_pages(DType dtype, Shape shape);
+  // Whether the storage is pages of its own (zeros_own_pages).
+  bool owns_pages() const { return data_ != nullptr && data_.get_deleter().mapped_bytes > 0; }
+  // Gives storage with pages of its own the new `shape` (no fewer elements): the system extends
+  // or moves the pages (mremap) rather than copying them, the flat bytes stay where they were
+  // and the ones after them start at zero.
+  void grow_own_pages(Shape shape);
   // Copies `view` into newly owned storage.
   static Tensor copy_of(const TensorView& view);
   static Tensor from_floats(const std::vector<float>& values, Shape shape);
@@ -94,6 +106,10 @@ class Tensor {
 
  private:
   struct Free {
+    // Nonzero: pages of its own (zeros_own_pages), else the heap's. No default member
+    // initialiser (unique_ptr needs Free default-constructible while Tensor is incomplete):
+    // unique_ptr value-initialises it to 0.
+    size_t mapped_bytes;
     void operator()(void* p) const;
   };
   std::unique_ptr<void, Free> data_;
