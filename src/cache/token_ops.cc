@@ -53,13 +53,19 @@ Tensor slice_rows_tokens(const Tensor& buffer, int64_t row0, int64_t row1, int64
   return out;
 }
 
+// A zeroed buffer shaped like `like` with `tokens` tokens, for a cache that grows it: in pages of
+// its own when large (Tensor::zeros_own_pages), so that it can grow in place.
+Tensor growable_tokens(const Tensor& like, int64_t tokens) {
+  return Tensor::zeros_own_pages(like.dtype(), {like.dim(0), like.dim(1), tokens, like.dim(3)});
+}
+
 // Keeps the first `keep` tokens of every [b, h] row of `buffer` and gives it `capacity` tokens,
 // the rest zero.
 void regrow(Tensor& buffer, int64_t keep, int64_t capacity) {
   const int64_t bh = buffer.dim(0) * buffer.dim(1), cap = buffer.dim(2);
   const size_t row = static_cast<size_t>(buffer.dim(3)) * dtype_size(buffer.dtype());
   if (!buffer.owns_pages()) {
-    Tensor out = zeros_tokens(buffer, capacity);
+    Tensor out = growable_tokens(buffer, capacity);
     for (int64_t i = 0; i < bh; ++i) {
       copy_bytes(bytes(out) + i * capacity * row, bytes(buffer) + i * cap * row, keep * row);
     }
@@ -83,7 +89,7 @@ void regrow(Tensor& buffer, int64_t keep, int64_t capacity) {
 
 Tensor zeros_tokens(const Tensor& like, int64_t tokens) {
   check4(like, "zeros_tokens");
-  return Tensor::zeros_own_pages(like.dtype(), {like.dim(0), like.dim(1), tokens, like.dim(3)});
+  return Tensor(like.dtype(), {like.dim(0), like.dim(1), tokens, like.dim(3)});
 }
 
 Tensor slice_tokens(const Tensor& buffer, int64_t from, int64_t to) {
@@ -211,8 +217,8 @@ void grow_token_buffers(Tensor& keys, Tensor& values, const Tensor& like_k, cons
   if (!is_none(keys) && used + incoming <= keys.dim(2)) return;
   const int64_t n_steps = (step + incoming - 1) / step;
   if (is_none(keys)) {
-    keys = zeros_tokens(like_k, n_steps * step);
-    values = zeros_tokens(like_v, n_steps * step);
+    keys = growable_tokens(like_k, n_steps * step);
+    values = growable_tokens(like_v, n_steps * step);
     return;
   }
   // mlx-lm cuts a buffer that ends mid-step down to its tokens, then appends the new steps: one

@@ -42,6 +42,8 @@ Tensor concat_rows(const Tensor& a, const Tensor& b);
 // mlx-lm KVCache's growth: makes room in keys/values (None at first) for `incoming` tokens after
 // the `used` ones, adding whole steps of `step` zero tokens (and first dropping the unused tail
 // when `used` is not a multiple of `step`, as mlx-lm does). `like_k`/`like_v` give B, H, D, dtype.
+// Buffers of 256 KiB and more get pages of their own and later grow in place (mremap): a heap
+// would keep each outgrown buffer as a hole too small for its successor.
 void grow_token_buffers(Tensor& keys, Tensor& values, const Tensor& like_k, const Tensor& like_v,
                         int64_t used, int64_t incoming, int64_t step);
 // One side of the batch caches' extend: `keys`/`values` (None for an empty side of `rows` rows;
