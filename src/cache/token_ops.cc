@@ -78,7 +78,7 @@ void regrow(Tensor& buffer, int64_t keep, int64_t capacity) {
   buffer.grow_own_pages({buffer.dim(0), buffer.dim(1), capacity, buffer.dim(3)});
   uint8_t* base = bytes(buffer);
   for (int64_t i = bh - 1; i > 0; --i) {
-    if (keep > 0) std::memmove(base + i * capacity * row, base + i * cap * row, keep * row);
+    std::memmove(base + i * capacity * row, base + i * cap * row, keep * row);
   }
   for (int64_t i = 0; i < bh; ++i) {
     std::memset(base + (i * capacity + keep) * row, 0, (capacity - keep) * row);

@@ -96,10 +96,9 @@ namespace {
 // gives, as long as every cache splits passes exactly.
 constexpr int64_t kPassRows = 512;
 
-int64_t slice_count(const PromptCache& cache, int64_t batch, int64_t length) {
-  for (const auto& c : cache) {
-    const auto* a = dynamic_cast<const AttentionCache*>(c.get());
-    if (a == nullptr || !a->splits_passes_exactly()) return 1;
+int64_t slice_count(const std::vector<AttentionCache*>& caches, int64_t batch, int64_t length) {
+  for (const AttentionCache* c : caches) {
+    if (!c->splits_passes_exactly()) return 1;
   }
   const int64_t slices = (batch * length + kPassRows - 1) / kPassRows;
   return std::clamp<int64_t>(slices, 1, length);
@@ -128,7 +127,7 @@ Tensor DecoderModel::forward(std::span<const int32_t> tokens, int64_t batch, Pro
   const int64_t length = static_cast<int64_t>(tokens.size()) / batch;
   const int64_t out_len = last_only ? 1 : length;
   auto logits = Tensor::empty(DType::F32, {batch, out_len, info_.vocab_size});
-  const int64_t slices = slice_count(cache, batch, length);
+  const int64_t slices = slice_count(layer_caches, batch, length);
   if (slices > 1) {
     for (AttentionCache* c : layer_caches) c->reserve(length);
   }
@@ -146,8 +145,9 @@ Tensor DecoderModel::forward(std::span<const int32_t> tokens, int64_t batch, Pro
     const float* x = run_layers(ids, batch, n, layer_caches);
     // The positions of this slice that the logits cover.
     const int64_t from = std::max(t0, length - out_len);
-    if (from < t0 + n)
+    if (from < t0 + n) {
       head(x, batch, n, from - t0, t0 + n - from, logits, from - (length - out_len));
+    }
   }
   return logits;
 }
